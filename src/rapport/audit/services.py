@@ -1,0 +1,93 @@
+"""The single place a change is recorded. Domain services call ``record`` inside their
+transaction; listeners registered with ``on_record`` (the domain event outbox, later) run in
+the same transaction, so an event exists exactly when its audit entry does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from django.db import models
+
+from rapport.core.actors import Actor
+from rapport.core.context import current_request_id
+
+from . import events
+from .models import AuditEntry
+
+Listener = Callable[[AuditEntry], None]
+_listeners: list[Listener] = []
+
+
+def on_record(listener: Listener) -> Listener:
+    _listeners.append(listener)
+    return listener
+
+
+def jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, decimal.Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, models.Model):
+        return str(value.pk)
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = [jsonable(v) for v in value]
+        return sorted(items, key=str) if isinstance(value, set | frozenset) else items
+    return str(value)
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Field-level changes between two snapshots (values made JSON-safe first)."""
+    changes: dict[str, dict[str, Any]] = {}
+    for key in sorted(set(before) | set(after)):
+        b, a = jsonable(before.get(key)), jsonable(after.get(key))
+        if b != a:
+            changes[key] = {"before": b, "after": a}
+    return changes
+
+
+def record(
+    *,
+    actor: Actor,
+    action: events.EventType,
+    obj: models.Model | None = None,
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+    changes: dict[str, dict[str, Any]] | None = None,
+    source: str = "",
+) -> AuditEntry:
+    if action.name not in {e.name for e in events.all_types()}:
+        raise ValueError(f"unregistered event type {action.name!r}")
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+        object_repr = object_repr or str(obj)[:255]
+    entry = AuditEntry.objects.create(
+        workspace=actor.workspace if actor.workspace and actor.workspace.pk else None,
+        action=action.name,
+        actor_kind=actor.kind.value,
+        actor_user=actor.user,
+        actor_token_id=actor.token_id,
+        actor_label=actor.label[:255],
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr[:255],
+        changes=changes or {},
+        request_id=current_request_id(),
+        source=source,
+    )
+    for listener in _listeners:
+        listener(entry)
+    return entry

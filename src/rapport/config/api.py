@@ -1,0 +1,95 @@
+"""The NinjaAPI instance at /api/v1: wiring of routers, auth, errors and rate limits only."""
+
+from django.conf import settings
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
+from ninja.renderers import BaseRenderer
+from ninja.throttling import AuthRateThrottle
+
+from rapport.core.api import TokenAuth, validation_problem
+from rapport.core.errors import DomainError, Duplicate, VersionConflict
+from rapport.core.problem import problem_response
+
+
+class ORJSONRenderer(BaseRenderer):
+    media_type = "application/json"
+
+    def render(self, request, data, *, response_status):
+        import orjson
+
+        return orjson.dumps(data)
+
+
+api = NinjaAPI(
+    title="Rapport API",
+    version="1",
+    description=(
+        "The Rapport CRM REST API. Authenticate with `Authorization: Bearer <token>` "
+        "(create tokens in Settings → API tokens or with `rapport token create`). Lists take "
+        "`limit` (max 500) and `cursor`; errors are `application/problem+json` (RFC 9457)."
+    ),
+    auth=TokenAuth(),
+    renderer=ORJSONRenderer(),
+    urls_namespace="api",
+    docs_url="/docs",
+    openapi_url="/openapi.json",
+    throttle=[AuthRateThrottle(settings.API_RATE_LIMIT)],
+)
+
+
+@api.exception_handler(DomainError)
+def _domain_error(request, exc: DomainError):
+    extra = {}
+    if isinstance(exc, Duplicate):
+        extra["existing_id"] = exc.existing_id
+    if isinstance(exc, VersionConflict):
+        extra["current_version"] = exc.current_version
+    return problem_response(exc.status, exc.title, exc.detail, exc.errors, **extra)
+
+
+@api.exception_handler(ValidationError)
+def _validation_error(request, exc: ValidationError):
+    return validation_problem(exc.errors)
+
+
+@api.exception_handler(AuthenticationError)
+def _auth_error(request, exc):
+    response = problem_response(
+        401, "Unauthenticated", "Send a valid API token: Authorization: Bearer <token>."
+    )
+    response["WWW-Authenticate"] = 'Bearer realm="rapport"'
+    return response
+
+
+@api.exception_handler(Throttled)
+def _throttled(request, exc: Throttled):
+    response = problem_response(
+        429, "Too many requests", f"Rate limit exceeded; retry in {int(exc.wait or 1)} s."
+    )
+    return response
+
+
+@api.exception_handler(HttpError)
+def _http_error(request, exc: HttpError):
+    titles = {400: "Malformed request", 405: "Method not allowed", 413: "Request body too large"}
+    return problem_response(exc.status_code, titles.get(exc.status_code, "Error"), str(exc))
+
+
+@api.exception_handler(Http404)
+def _not_found(request, exc):
+    return problem_response(404, "Not found", "No such record.")
+
+
+def _register_routers() -> None:
+    from rapport.audit.api import router as audit_router
+    from rapport.contacts.api import companies_router, contacts_router
+    from rapport.search.api import router as search_router
+
+    api.add_router("/contacts", contacts_router)
+    api.add_router("/companies", companies_router)
+    api.add_router("/search", search_router)
+    api.add_router("/audit", audit_router)
+
+
+_register_routers()

@@ -1,0 +1,8 @@
+"""Settings for the test suite: the real settings with fast password hashing."""
+
+from .settings import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+API_RATE_LIMIT = "100000/m"
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+AXES_ENABLED = True

@@ -1,0 +1,208 @@
+"""/api/v1/contacts and /api/v1/companies: parse, call a selector or service, shape the answer."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.http import HttpResponse
+from ninja import Query, Router
+
+from rapport.audit import selectors as audit_selectors
+from rapport.audit.schemas import AuditEntryList, AuditEntryOut
+from rapport.core.api import (
+    COMMON_ERRORS,
+    WRITE_ERRORS,
+    actor_of,
+    idempotent,
+    if_match_version,
+    list_response,
+    record_response,
+)
+from rapport.core.pagination import parse_sort
+
+from . import selectors, services
+from .filters import COMPANY_SORTS, PERSON_SORTS, CompanyFilters, PersonFilters
+from .schemas import CompanyIn, CompanyList, CompanyOut, ContactIn, ContactList, ContactOut
+
+contacts_router = Router(tags=["contacts"])
+companies_router = Router(tags=["companies"])
+
+Limit = Query(50, ge=1, le=500, description="Page size (max 500)")
+
+
+@contacts_router.get("", response={200: ContactList, **COMMON_ERRORS}, summary="List people")
+def list_contacts(
+    request,
+    filters: Query[PersonFilters],
+    limit: int = Limit,
+    cursor: str | None = None,
+    sort: str = "-created_at",
+) -> HttpResponse:
+    actor = actor_of(request)
+    page = selectors.person_list(
+        actor=actor,
+        filters=filters,
+        sort=parse_sort(sort, PERSON_SORTS, "-created_at"),
+        cursor=cursor,
+        limit=limit,
+    )
+    return list_response(ContactOut, page)
+
+
+@contacts_router.post("", response={201: ContactOut, **WRITE_ERRORS}, summary="Create a person")
+def create_contact(request, payload: ContactIn) -> HttpResponse:
+    actor = actor_of(request)
+
+    def create() -> HttpResponse:
+        person = services.person_create(
+            actor=actor, data=payload.model_dump(exclude_unset=True), source="api"
+        )
+        person = selectors.person_get(actor=actor, person_id=person.pk)
+        return record_response(
+            ContactOut, person, status=201, location=f"/api/v1/contacts/{person.pk}"
+        )
+
+    return idempotent(request, create)
+
+
+@contacts_router.get(
+    "/{contact_id}", response={200: ContactOut, **COMMON_ERRORS}, summary="Get a person"
+)
+def get_contact(request, contact_id: uuid.UUID) -> HttpResponse:
+    person = selectors.person_get(actor=actor_of(request), person_id=contact_id)
+    return record_response(ContactOut, person)
+
+
+@contacts_router.patch(
+    "/{contact_id}",
+    response={200: ContactOut, **WRITE_ERRORS},
+    summary="Update a person (send only the fields that change)",
+)
+def update_contact(request, contact_id: uuid.UUID, payload: ContactIn) -> HttpResponse:
+    actor = actor_of(request)
+    services.person_update(
+        actor=actor,
+        person_id=contact_id,
+        data=payload.model_dump(exclude_unset=True),
+        expected_version=if_match_version(request),
+        source="api",
+    )
+    return record_response(ContactOut, selectors.person_get(actor=actor, person_id=contact_id))
+
+
+@contacts_router.delete(
+    "/{contact_id}", response={204: None, **WRITE_ERRORS}, summary="Delete a person (to the trash)"
+)
+def delete_contact(request, contact_id: uuid.UUID) -> HttpResponse:
+    services.person_delete(
+        actor=actor_of(request),
+        person_id=contact_id,
+        expected_version=if_match_version(request),
+        source="api",
+    )
+    return HttpResponse(status=204)
+
+
+@contacts_router.get(
+    "/{contact_id}/history",
+    response={200: AuditEntryList, **COMMON_ERRORS},
+    summary="Field-level change history of a person",
+)
+def contact_history(
+    request, contact_id: uuid.UUID, limit: int = Limit, cursor: str | None = None
+) -> HttpResponse:
+    actor = actor_of(request)
+    person = selectors.person_get(actor=actor, person_id=contact_id)
+    return list_response(
+        AuditEntryOut,
+        audit_selectors.record_history(actor=actor, obj=person, cursor=cursor, limit=limit),
+    )
+
+
+@companies_router.get("", response={200: CompanyList, **COMMON_ERRORS}, summary="List companies")
+def list_companies(
+    request,
+    filters: Query[CompanyFilters],
+    limit: int = Limit,
+    cursor: str | None = None,
+    sort: str = "-created_at",
+) -> HttpResponse:
+    actor = actor_of(request)
+    page = selectors.company_list(
+        actor=actor,
+        filters=filters,
+        sort=parse_sort(sort, COMPANY_SORTS, "-created_at"),
+        cursor=cursor,
+        limit=limit,
+    )
+    return list_response(CompanyOut, page)
+
+
+@companies_router.post("", response={201: CompanyOut, **WRITE_ERRORS}, summary="Create a company")
+def create_company(request, payload: CompanyIn) -> HttpResponse:
+    actor = actor_of(request)
+
+    def create() -> HttpResponse:
+        company = services.company_create(
+            actor=actor, data=payload.model_dump(exclude_unset=True), source="api"
+        )
+        company = selectors.company_get(actor=actor, company_id=company.pk)
+        return record_response(
+            CompanyOut, company, status=201, location=f"/api/v1/companies/{company.pk}"
+        )
+
+    return idempotent(request, create)
+
+
+@companies_router.get(
+    "/{company_id}", response={200: CompanyOut, **COMMON_ERRORS}, summary="Get a company"
+)
+def get_company(request, company_id: uuid.UUID) -> HttpResponse:
+    company = selectors.company_get(actor=actor_of(request), company_id=company_id)
+    return record_response(CompanyOut, company)
+
+
+@companies_router.patch(
+    "/{company_id}",
+    response={200: CompanyOut, **WRITE_ERRORS},
+    summary="Update a company (send only the fields that change)",
+)
+def update_company(request, company_id: uuid.UUID, payload: CompanyIn) -> HttpResponse:
+    actor = actor_of(request)
+    services.company_update(
+        actor=actor,
+        company_id=company_id,
+        data=payload.model_dump(exclude_unset=True),
+        expected_version=if_match_version(request),
+        source="api",
+    )
+    return record_response(CompanyOut, selectors.company_get(actor=actor, company_id=company_id))
+
+
+@companies_router.delete(
+    "/{company_id}", response={204: None, **WRITE_ERRORS}, summary="Delete a company (to the trash)"
+)
+def delete_company(request, company_id: uuid.UUID) -> HttpResponse:
+    services.company_delete(
+        actor=actor_of(request),
+        company_id=company_id,
+        expected_version=if_match_version(request),
+        source="api",
+    )
+    return HttpResponse(status=204)
+
+
+@companies_router.get(
+    "/{company_id}/history",
+    response={200: AuditEntryList, **COMMON_ERRORS},
+    summary="Field-level change history of a company",
+)
+def company_history(
+    request, company_id: uuid.UUID, limit: int = Limit, cursor: str | None = None
+) -> HttpResponse:
+    actor = actor_of(request)
+    company = selectors.company_get(actor=actor, company_id=company_id)
+    return list_response(
+        AuditEntryOut,
+        audit_selectors.record_history(actor=actor, obj=company, cursor=cursor, limit=limit),
+    )

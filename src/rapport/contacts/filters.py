@@ -1,0 +1,167 @@
+"""One filter set per list, shared by the UI (from request.GET) and the API (query params)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import ClassVar
+
+from django.db.models import Q
+from ninja import Schema
+from pydantic import Field, field_validator
+
+from rapport.core.errors import FieldError, ValidationFailed
+from rapport.search.selectors import text_match_ids
+
+from .models import LifecycleStage
+
+OwnerRef = str  # a user id, "me" or "none"
+
+
+def _owner_q(value: str, actor) -> Q:
+    if value == "me":
+        return Q(owner_id=actor.user_id)
+    if value == "none":
+        return Q(owner__isnull=True)
+    return Q(owner_id=uuid.UUID(value))
+
+
+class _RecordFilters(Schema):
+    q: str | None = Field(
+        None, max_length=100, description="Text contained in name, email, phone or domain"
+    )
+    owner: OwnerRef | None = Field(None, description="A user id, `me` or `none`")
+    tag: str | None = Field(None, max_length=50)
+    phone: str | None = Field(None, max_length=40)
+    city: str | None = Field(None, max_length=120)
+    region: str | None = Field(None, max_length=120)
+    postal_code: str | None = Field(None, max_length=32)
+    country: str | None = Field(None, max_length=2)
+    created_after: dt.datetime | None = None
+    created_before: dt.datetime | None = None
+    updated_after: dt.datetime | None = None
+    updated_before: dt.datetime | None = None
+
+    @field_validator("owner")
+    @classmethod
+    def _check_owner(cls, value):
+        if value in (None, "me", "none"):
+            return value
+        try:
+            uuid.UUID(value)
+        except ValueError:
+            raise ValueError("Use a user id, `me` or `none`.")
+        return value
+
+    object_type: ClassVar[str] = ""
+    exact_fields: ClassVar[tuple[str, ...]] = ("city", "region", "postal_code")
+
+    def to_q(self, actor) -> Q:
+        q = Q()
+        data = self.model_dump(exclude_none=True)
+        for name in self.exact_fields:
+            if name in data and data[name] != "":
+                q &= Q(**{f"{name}__iexact": data[name]})
+        if self.country:
+            q &= Q(country=self.country.upper())
+        if self.phone:
+            from rapport.core.validation import clean_phone
+
+            try:
+                q &= Q(
+                    phone=clean_phone(
+                        self.phone, field="phone", region=actor.workspace.default_region
+                    )
+                )
+            except ValidationFailed:
+                q &= Q(phone=self.phone)
+        if self.owner:
+            q &= _owner_q(self.owner, actor)
+        if self.tag:
+            q &= Q(tags__name__iexact=self.tag)
+        for name, lookup in (
+            ("created_after", "created_at__gte"),
+            ("created_before", "created_at__lt"),
+            ("updated_after", "updated_at__gte"),
+            ("updated_before", "updated_at__lt"),
+        ):
+            if getattr(self, name):
+                q &= Q(**{lookup: getattr(self, name)})
+        if self.q and self.q.strip():
+            q &= Q(pk__in=text_match_ids(actor.workspace, self.object_type, self.q))
+        return q
+
+    @classmethod
+    def from_querydict(cls, query) -> _RecordFilters:
+        """Builds filters from request.GET for the UI; blank inputs are ignored."""
+        from pydantic import ValidationError
+
+        data = {k: v for k, v in query.items() if k in cls.model_fields and v.strip() != ""}
+        try:
+            return cls(**data)
+        except ValidationError as exc:
+            errors = [
+                FieldError(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()
+            ]
+            raise ValidationFailed("Invalid filter.", errors)
+
+
+class PersonFilters(_RecordFilters):
+    email: str | None = Field(None, max_length=254)
+    first_name: str | None = Field(None, max_length=150)
+    last_name: str | None = Field(None, max_length=150)
+    title: str | None = Field(None, max_length=150)
+    company: uuid.UUID | None = None
+    lifecycle_stage: LifecycleStage | None = None
+    source: str | None = Field(None, max_length=100)
+
+    object_type: ClassVar[str] = "contacts.person"
+    exact_fields: ClassVar[tuple[str, ...]] = (
+        "first_name",
+        "last_name",
+        "title",
+        "source",
+        "city",
+        "region",
+        "postal_code",
+    )
+
+    def to_q(self, actor) -> Q:
+        q = super().to_q(actor)
+        if self.email:
+            q &= Q(email=self.email.strip().lower())
+        if self.company:
+            q &= Q(company_id=self.company)
+        if self.lifecycle_stage:
+            q &= Q(lifecycle_stage=self.lifecycle_stage)
+        return q
+
+
+class CompanyFilters(_RecordFilters):
+    name: str | None = Field(None, max_length=200)
+    domain: str | None = Field(None, max_length=253)
+    industry: str | None = Field(None, max_length=100)
+    employees_min: int | None = Field(None, ge=0)
+    employees_max: int | None = Field(None, ge=0)
+
+    object_type: ClassVar[str] = "contacts.company"
+    exact_fields: ClassVar[tuple[str, ...]] = ("name", "industry", "city", "region", "postal_code")
+
+    def to_q(self, actor) -> Q:
+        q = super().to_q(actor)
+        if self.domain:
+            from rapport.core.validation import clean_domain
+
+            try:
+                q &= Q(domain=clean_domain(self.domain))
+            except ValidationFailed:
+                q &= Q(domain=self.domain.lower())
+        if self.employees_min is not None:
+            q &= Q(employees__gte=self.employees_min)
+        if self.employees_max is not None:
+            q &= Q(employees__lte=self.employees_max)
+        return q
+
+
+PERSON_SORTS = ("created_at", "updated_at", "first_name", "last_name", "email")
+COMPANY_SORTS = ("created_at", "updated_at", "name", "domain")

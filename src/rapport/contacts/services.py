@@ -1,0 +1,435 @@
+"""Writes for people and companies: the only code path that changes them (DESIGN rule 1).
+
+Every function takes an actor, runs in one transaction, validates everything before writing,
+records one audit entry with field-level before/after, and keeps the search index in step.
+``data`` uses the API's shape (``address`` nested, ``company``/``owner`` as ids); partial
+updates send only the keys that change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from rapport.audit.services import diff, record
+from rapport.core.actors import Actor
+from rapport.core.custom_fields import clean_custom
+from rapport.core.errors import Duplicate, FieldError, NotFound, ValidationFailed, VersionConflict
+from rapport.core.policy import require_delete, require_write
+from rapport.core.tags import resolve_tags
+from rapport.core.validation import (
+    clean_amount,
+    clean_choice,
+    clean_country,
+    clean_currency,
+    clean_domain,
+    clean_email,
+    clean_int,
+    clean_phone,
+    clean_tags,
+    clean_text,
+)
+from rapport.search import services as search_index
+from rapport.tenancy.models import Membership
+
+from . import events
+from .models import Address, Company, LifecycleStage, Person
+
+PERSON_TEXT = {"first_name": 150, "last_name": 150, "title": 150, "source": 100}
+COMPANY_TEXT = {"industry": 100}
+ADDRESS_TEXT = {"street": 255, "city": 120, "region": 120, "postal_code": 32}
+
+
+class _Collector:
+    """Gathers every field error of one input so the caller sees them all at once."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+        self.values: dict[str, Any] = {}
+
+    def take(self, key: str, fn, *args, **kwargs) -> None:
+        try:
+            self.values[key] = fn(*args, **kwargs)
+        except ValidationFailed as exc:
+            self.errors.extend(exc.errors)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            detail = "; ".join(f"{e.field}: {e.message}" for e in self.errors)
+            raise ValidationFailed(detail, self.errors)
+
+
+def _clean_common(
+    actor: Actor, data: Mapping[str, Any], c: _Collector, model_label: str, current=None
+) -> None:
+    """Owner, phone, address, tags and custom: the fields people and companies share."""
+    ws = actor.workspace
+    if "phone" in data:
+        c.take("phone", clean_phone, data["phone"], region=ws.default_region)
+    if "owner" in data:
+        c.take("owner_id", _clean_owner, ws, data["owner"])
+    if "tags" in data:
+        c.take("tags", clean_tags, data["tags"])
+    if "custom" in data:
+        c.take(
+            "custom",
+            clean_custom,
+            ws,
+            model_label,
+            data["custom"],
+            current=current.custom if current else None,
+        )
+    address = data.get("address")
+    if address is not None:
+        if not isinstance(address, Mapping):
+            c.errors.append(FieldError("address", "Must be an object."))
+            return
+        for key in address:
+            if key not in Address.ADDRESS_FIELDS:
+                c.errors.append(FieldError(f"address.{key}", "Unknown address field."))
+        for key, limit in ADDRESS_TEXT.items():
+            if key in address:
+                c.take(key, clean_text, address[key], field=f"address.{key}", max_length=limit)
+        if "country" in address:
+            c.take("country", clean_country, address["country"])
+
+
+def _clean_owner(workspace, value):
+    if value in (None, ""):
+        return None
+    if not Membership.objects.filter(
+        workspace=workspace, user_id=_as_uuid(value, "owner")
+    ).exists():
+        raise ValidationFailed.one("owner", "The owner must be a member of this workspace.")
+    return _as_uuid(value, "owner")
+
+
+def _as_uuid(value, field: str):
+    import uuid
+
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise ValidationFailed.one(field, "Not a valid id.")
+
+
+def _apply(obj, values: dict[str, Any]) -> list[str] | None:
+    """Sets plain attributes; returns the tag names to set (None: leave tags alone)."""
+    tags = values.pop("tags", None)
+    for key, value in values.items():
+        setattr(obj, key, value)
+    return tags
+
+
+def _snapshot(obj, fields: tuple[str, ...]) -> dict[str, Any]:
+    snap = {f: getattr(obj, f) for f in fields}
+    snap["address"] = obj.address
+    return snap
+
+
+def _check_version(obj, expected_version: int | None) -> None:
+    if expected_version is not None and obj.version != expected_version:
+        raise VersionConflict(obj.version)
+
+
+# --- people -------------------------------------------------------------------------------
+
+PERSON_SNAPSHOT = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "title",
+    "company_id",
+    "owner_id",
+    "lifecycle_stage",
+    "source",
+    "custom",
+)
+
+
+def _clean_person(actor: Actor, data: Mapping[str, Any], *, current: Person | None) -> dict:
+    c = _Collector()
+    for key, limit in PERSON_TEXT.items():
+        if key in data:
+            c.take(key, clean_text, data[key], field=key, max_length=limit)
+    if "email" in data:
+        c.take("email", clean_email, data["email"])
+    if "lifecycle_stage" in data:
+        c.take(
+            "lifecycle_stage",
+            clean_choice,
+            data["lifecycle_stage"],
+            field="lifecycle_stage",
+            choices=LifecycleStage.choices,
+            default=LifecycleStage.LEAD,
+        )
+    if "company" in data:
+        c.take("company_id", _clean_company_ref, actor, data["company"])
+    _clean_common(actor, data, c, "contacts.person", current)
+    c.raise_if_any()
+    values = c.values
+    names_after = (
+        values.get("first_name", current.first_name if current else ""),
+        values.get("last_name", current.last_name if current else ""),
+        values.get("email", current.email if current else ""),
+    )
+    if not any(names_after):
+        raise ValidationFailed(
+            "A person needs a first name, a last name or an email.",
+            [FieldError("first_name", "Give a first name, a last name or an email.")],
+        )
+    return values
+
+
+def _clean_company_ref(actor: Actor, value):
+    if value in (None, ""):
+        return None
+    company_id = _as_uuid(value, "company")
+    if not Company.objects.visible_to(actor).filter(pk=company_id).exists():
+        raise ValidationFailed.one("company", "No such company in this workspace.")
+    return company_id
+
+
+def _ensure_unique_email(actor: Actor, email: str, exclude_id=None) -> None:
+    if not email:
+        return
+    clash = Person.objects.visible_to(actor).filter(email=email).exclude(pk=exclude_id)
+    existing = clash.values_list("pk", flat=True).first()
+    if existing:
+        raise Duplicate("email", existing, f"A person with the email {email} already exists.")
+
+
+def _save_unique(obj, actor: Actor, check) -> None:
+    """Saves; a unique-constraint race lost to a concurrent writer becomes the same 409."""
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError:
+        check()
+        raise
+
+
+@transaction.atomic
+def person_create(*, actor: Actor, data: Mapping[str, Any], source: str = "") -> Person:
+    require_write(actor)
+    values = _clean_person(actor, data, current=None)
+    _ensure_unique_email(actor, values.get("email", ""))
+    person = Person(workspace=actor.workspace)
+    tags = _apply(person, values)
+    person.stamp(actor, created=True)
+    _save_unique(person, actor, lambda: _ensure_unique_email(actor, person.email))
+    person.tags.set(resolve_tags(actor.workspace, tags or []))
+    after = _snapshot(person, PERSON_SNAPSHOT) | {"tags": sorted(tags or [])}
+    record(
+        actor=actor,
+        action=events.CONTACT_CREATED,
+        obj=person,
+        changes=diff({}, after),
+        source=source,
+    )
+    search_index.index_record(person)
+    return person
+
+
+def _locked(qs, pk):
+    obj = qs.select_for_update().filter(pk=pk).first()
+    if obj is None:
+        raise NotFound("No such record.")
+    return obj
+
+
+@transaction.atomic
+def person_update(
+    *,
+    actor: Actor,
+    person_id,
+    data: Mapping[str, Any],
+    expected_version: int | None = None,
+    source: str = "",
+) -> Person:
+    require_write(actor)
+    person = _locked(Person.objects.visible_to(actor), person_id)
+    _check_version(person, expected_version)
+    values = _clean_person(actor, data, current=person)
+    if "email" in values:
+        _ensure_unique_email(actor, values["email"], exclude_id=person.pk)
+    old_tags = sorted(t.name for t in person.tags.all())
+    before = _snapshot(person, PERSON_SNAPSHOT) | {"tags": old_tags}
+    tags = _apply(person, values)
+    new_tags = sorted(tags) if tags is not None else old_tags
+    after = _snapshot(person, PERSON_SNAPSHOT) | {"tags": new_tags}
+    changes = diff(before, after)
+    if not changes:
+        return person
+    person.version += 1
+    person.stamp(actor)
+    _save_unique(person, actor, lambda: _ensure_unique_email(actor, person.email, person.pk))
+    if tags is not None and new_tags != old_tags:
+        person.tags.set(resolve_tags(actor.workspace, tags))
+    record(actor=actor, action=events.CONTACT_UPDATED, obj=person, changes=changes, source=source)
+    search_index.index_record(person)
+    return person
+
+
+@transaction.atomic
+def person_delete(
+    *, actor: Actor, person_id, expected_version: int | None = None, source: str = ""
+) -> None:
+    person = _locked(Person.objects.visible_to(actor), person_id)
+    require_write(actor)
+    require_delete(actor, person)
+    _check_version(person, expected_version)
+    _soft_delete(person, actor)
+    record(
+        actor=actor,
+        action=events.CONTACT_DELETED,
+        obj=person,
+        changes={"deleted_at": {"before": None, "after": person.deleted_at.isoformat()}},
+        source=source,
+    )
+
+
+def _soft_delete(obj, actor: Actor) -> None:
+    obj.deleted_at = timezone.now()
+    obj.deleted_by = actor.user
+    obj.version += 1
+    obj.stamp(actor)
+    obj.save()
+    search_index.unindex_record(obj)
+
+
+# --- companies ----------------------------------------------------------------------------
+
+COMPANY_SNAPSHOT = (
+    "name",
+    "domain",
+    "industry",
+    "employees",
+    "annual_revenue",
+    "annual_revenue_currency",
+    "phone",
+    "owner_id",
+    "custom",
+)
+
+
+def _clean_company(actor: Actor, data: Mapping[str, Any], *, current: Company | None) -> dict:
+    c = _Collector()
+    if "name" in data or current is None:
+        c.take("name", clean_text, data.get("name"), field="name", max_length=200, required=True)
+    if "domain" in data:
+        c.take("domain", clean_domain, data["domain"])
+    for key, limit in COMPANY_TEXT.items():
+        if key in data:
+            c.take(key, clean_text, data[key], field=key, max_length=limit)
+    if "employees" in data:
+        c.take("employees", clean_int, data["employees"], field="employees")
+    if "annual_revenue" in data:
+        money = data["annual_revenue"]
+        if money is None:
+            c.values["annual_revenue"] = None
+            c.values["annual_revenue_currency"] = ""
+        elif not isinstance(money, Mapping) or set(money) - {"amount", "currency"}:
+            c.errors.append(
+                FieldError("annual_revenue", 'Send {"amount": "1234.50", "currency": "EUR"}.')
+            )
+        else:
+            c.take(
+                "annual_revenue", clean_amount, money.get("amount"), field="annual_revenue.amount"
+            )
+            c.take(
+                "annual_revenue_currency",
+                clean_currency,
+                money.get("currency") or actor.workspace.default_currency,
+                field="annual_revenue.currency",
+            )
+    _clean_common(actor, data, c, "contacts.company", current)
+    c.raise_if_any()
+    return c.values
+
+
+def _ensure_unique_domain(actor: Actor, domain: str, exclude_id=None) -> None:
+    if not domain:
+        return
+    clash = Company.objects.visible_to(actor).filter(domain=domain).exclude(pk=exclude_id)
+    existing = clash.values_list("pk", flat=True).first()
+    if existing:
+        raise Duplicate("domain", existing, f"A company with the domain {domain} already exists.")
+
+
+@transaction.atomic
+def company_create(*, actor: Actor, data: Mapping[str, Any], source: str = "") -> Company:
+    require_write(actor)
+    values = _clean_company(actor, data, current=None)
+    _ensure_unique_domain(actor, values.get("domain", ""))
+    company = Company(workspace=actor.workspace)
+    tags = _apply(company, values)
+    company.stamp(actor, created=True)
+    _save_unique(company, actor, lambda: _ensure_unique_domain(actor, company.domain))
+    company.tags.set(resolve_tags(actor.workspace, tags or []))
+    after = _snapshot(company, COMPANY_SNAPSHOT) | {"tags": sorted(tags or [])}
+    record(
+        actor=actor,
+        action=events.COMPANY_CREATED,
+        obj=company,
+        changes=diff({}, after),
+        source=source,
+    )
+    search_index.index_record(company)
+    return company
+
+
+@transaction.atomic
+def company_update(
+    *,
+    actor: Actor,
+    company_id,
+    data: Mapping[str, Any],
+    expected_version: int | None = None,
+    source: str = "",
+) -> Company:
+    require_write(actor)
+    company = _locked(Company.objects.visible_to(actor), company_id)
+    _check_version(company, expected_version)
+    values = _clean_company(actor, data, current=company)
+    if "domain" in values:
+        _ensure_unique_domain(actor, values["domain"], exclude_id=company.pk)
+    old_tags = sorted(t.name for t in company.tags.all())
+    before = _snapshot(company, COMPANY_SNAPSHOT) | {"tags": old_tags}
+    tags = _apply(company, values)
+    new_tags = sorted(tags) if tags is not None else old_tags
+    after = _snapshot(company, COMPANY_SNAPSHOT) | {"tags": new_tags}
+    changes = diff(before, after)
+    if not changes:
+        return company
+    company.version += 1
+    company.stamp(actor)
+    _save_unique(company, actor, lambda: _ensure_unique_domain(actor, company.domain, company.pk))
+    if tags is not None and new_tags != old_tags:
+        company.tags.set(resolve_tags(actor.workspace, tags))
+    record(actor=actor, action=events.COMPANY_UPDATED, obj=company, changes=changes, source=source)
+    search_index.index_record(company)
+    return company
+
+
+@transaction.atomic
+def company_delete(
+    *, actor: Actor, company_id, expected_version: int | None = None, source: str = ""
+) -> None:
+    """Soft-deletes the company; its people stay and keep the link (restorable from the trash)."""
+    company = _locked(Company.objects.visible_to(actor), company_id)
+    require_write(actor)
+    require_delete(actor, company)
+    _check_version(company, expected_version)
+    _soft_delete(company, actor)
+    record(
+        actor=actor,
+        action=events.COMPANY_DELETED,
+        obj=company,
+        changes={"deleted_at": {"before": None, "after": company.deleted_at.isoformat()}},
+        source=source,
+    )

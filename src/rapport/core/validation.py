@@ -1,0 +1,169 @@
+"""Field cleaners shared by every write path. Each returns the stored form or raises
+``ValidationFailed`` naming the field, so API, UI and imports report the same message.
+"""
+
+from __future__ import annotations
+
+import decimal
+import re
+from typing import Any
+
+import phonenumbers
+import pycountry
+from email_validator import EmailNotValidError, validate_email
+from moneyed import get_currency
+
+from .errors import ValidationFailed
+
+# C0 controls other than tab/newline would corrupt exports and terminals.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_COUNTRIES = frozenset(c.alpha_2 for c in pycountry.countries)
+_DOMAIN_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def clean_text(
+    value: Any, *, field: str, max_length: int, required: bool = False, multiline: bool = False
+) -> str:
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise ValidationFailed.one(field, "Must be text.")
+    value = value.strip()
+    if not multiline:
+        value = " ".join(value.split())
+    if _CONTROL.search(value):
+        raise ValidationFailed.one(field, "Contains control characters.")
+    if required and not value:
+        raise ValidationFailed.one(field, "This field is required.")
+    if len(value) > max_length:
+        raise ValidationFailed.one(field, f"Use at most {max_length} characters.")
+    return value
+
+
+def clean_email(value: Any, *, field: str = "email") -> str:
+    value = clean_text(value, field=field, max_length=254)
+    if not value:
+        return ""
+    try:
+        result = validate_email(value, check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise ValidationFailed.one(field, f"Not a valid email address: {exc}")
+    return result.normalized.lower()
+
+
+def clean_phone(value: Any, *, field: str = "phone", region: str = "US") -> str:
+    value = clean_text(value, field=field, max_length=40)
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, region or None)
+    except phonenumbers.NumberParseException:
+        raise ValidationFailed.one(field, "Not a phone number.")
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationFailed.one(
+            field, "Not a valid phone number; include the country code, e.g. +44 20 7946 0958."
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def clean_country(value: Any, *, field: str = "address.country") -> str:
+    value = clean_text(value, field=field, max_length=2).upper()
+    if value and value not in _COUNTRIES:
+        raise ValidationFailed.one(field, "Use an ISO 3166-1 alpha-2 country code, e.g. DE.")
+    return value
+
+
+def clean_currency(value: Any, *, field: str) -> str:
+    value = clean_text(value, field=field, max_length=3).upper()
+    try:
+        if len(value) != 3:
+            raise ValueError
+        get_currency(value)
+    except Exception:
+        raise ValidationFailed.one(field, "Use an ISO 4217 currency code, e.g. EUR.")
+    return value
+
+
+def clean_amount(value: Any, *, field: str, max_digits: int = 18, places: int = 2):
+    if value is None or value == "":
+        return None
+    if isinstance(value, float | bool):
+        raise ValidationFailed.one(field, 'Send amounts as decimal strings, e.g. "1234.50".')
+    try:
+        amount = decimal.Decimal(str(value).strip())
+    except (decimal.InvalidOperation, ValueError):
+        raise ValidationFailed.one(field, "Not a decimal number.")
+    if not amount.is_finite():
+        raise ValidationFailed.one(field, "Not a decimal number.")
+    if amount < 0:
+        raise ValidationFailed.one(field, "Must not be negative.")
+    quantized = amount.quantize(decimal.Decimal(1).scaleb(-places))
+    if quantized != amount:
+        raise ValidationFailed.one(field, f"Use at most {places} decimal places.")
+    if len(quantized.as_tuple().digits) > max_digits:
+        raise ValidationFailed.one(field, "The amount is too large.")
+    return quantized
+
+
+def clean_domain(value: Any, *, field: str = "domain") -> str:
+    """A bare host name: scheme, www., port, path and case are stripped."""
+    value = clean_text(value, field=field, max_length=300).lower()
+    if not value:
+        return ""
+    value = re.sub(r"^[a-z][a-z0-9+.-]*://", "", value)
+    value = value.split("/")[0].split("?")[0].split("#")[0].split("@")[-1].split(":")[0]
+    value = value.rstrip(".")
+    if value.startswith("www."):
+        value = value[4:]
+    try:
+        ascii_host = value.encode("idna").decode("ascii")
+    except UnicodeError:
+        raise ValidationFailed.one(field, "Not a valid domain name.")
+    labels = ascii_host.split(".")
+    if (
+        len(labels) < 2
+        or len(ascii_host) > 253
+        or not all(_DOMAIN_LABEL.match(label) for label in labels)
+        or labels[-1].isdigit()
+    ):
+        raise ValidationFailed.one(field, "Not a valid domain name, e.g. example.com.")
+    return value
+
+
+def clean_int(value: Any, *, field: str, minimum: int = 0, maximum: int = 2**31 - 1):
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        raise ValidationFailed.one(field, "Must be a whole number.")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValidationFailed.one(field, "Must be a whole number.")
+    if not minimum <= number <= maximum:
+        raise ValidationFailed.one(field, f"Must be between {minimum} and {maximum}.")
+    return number
+
+
+def clean_tags(value: Any, *, field: str = "tags") -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = [t for t in value.split(",")]
+    if not isinstance(value, list | tuple):
+        raise ValidationFailed.one(field, "Must be a list of tag names.")
+    names: dict[str, str] = {}
+    for item in value:
+        name = clean_text(item, field=field, max_length=50)
+        if name:
+            names.setdefault(name.lower(), name)
+    if len(names) > 100:
+        raise ValidationFailed.one(field, "Use at most 100 tags.")
+    return list(names.values())
+
+
+def clean_choice(value: Any, *, field: str, choices, default: str = "") -> str:
+    value = clean_text(value, field=field, max_length=64) or default
+    allowed = [c[0] for c in choices]
+    if value not in allowed:
+        raise ValidationFailed.one(field, f"Use one of: {', '.join(allowed)}.")
+    return value

@@ -1,0 +1,42 @@
+"""Keeps the search index in step with the records; called by the domain services."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .models import SearchEntry
+
+
+def _entry(obj) -> SearchEntry:
+    title, subtitle, text = obj.search_document()
+    return SearchEntry(
+        workspace_id=obj.workspace_id,
+        object_type=obj._meta.label_lower,
+        object_id=obj.pk,
+        title=(title or "")[:300],
+        subtitle=(subtitle or "")[:300],
+        text=f"{title} {text}".lower(),
+    )
+
+
+def index_record(obj) -> None:
+    entry = _entry(obj)
+    SearchEntry.objects.update_or_create(
+        object_type=entry.object_type,
+        object_id=entry.object_id,
+        defaults={
+            "workspace_id": entry.workspace_id,
+            "title": entry.title,
+            "subtitle": entry.subtitle,
+            "text": entry.text,
+        },
+    )
+
+
+def unindex_record(obj) -> None:
+    SearchEntry.objects.filter(object_type=obj._meta.label_lower, object_id=obj.pk).delete()
+
+
+def index_new_records(objs: Iterable, batch_size: int = 5000) -> None:
+    """Bulk path for freshly created records (demo data, benchmarks, imports)."""
+    SearchEntry.objects.bulk_create((_entry(o) for o in objs), batch_size=batch_size)

@@ -1,0 +1,1 @@
+"""Shared test support: factories, API clients and the suites every app reuses."""
