@@ -22,8 +22,9 @@ def _entries(actor: Actor) -> QuerySet[AuditEntry]:
 def record_history(*, actor: Actor, obj, cursor: str | None = None, limit: int = 50) -> Page:
     """Every change of one record. The caller has already fetched ``obj`` through a selector,
     so whoever may see the record may see its history."""
+    entries = AuditEntry.objects.for_object(obj).filter(workspace=actor.workspace)
     return keyset_page(
-        _entries(actor).for_object(obj), sort=NEWEST_FIRST, cursor=cursor, limit=limit
+        entries.select_related("actor_user"), sort=NEWEST_FIRST, cursor=cursor, limit=limit
     )
 
 

@@ -40,7 +40,7 @@ api = NinjaAPI(
 
 @api.exception_handler(DomainError)
 def _domain_error(request, exc: DomainError):
-    extra = {}
+    extra: dict[str, object] = {}
     if isinstance(exc, Duplicate):
         extra["existing_id"] = exc.existing_id
     if isinstance(exc, VersionConflict):

@@ -130,7 +130,7 @@ def idempotent(request: HttpRequest, create: Callable[[], HttpResponse]) -> Http
         raise ValidationFailed.one("Idempotency-Key", "Use at most 255 characters.")
     actor = actor_of(request)
     digest = hashlib.sha256(
-        request.method.encode() + request.path.encode() + request.body
+        (request.method or "").encode() + request.path.encode() + request.body
     ).hexdigest()
     lookup = {"workspace": actor.workspace, "user": actor.user, "key": key}
 
@@ -155,7 +155,7 @@ def idempotent(request: HttpRequest, create: Callable[[], HttpResponse]) -> Http
             if 200 <= response.status_code < 300:
                 IdempotencyRecord.objects.create(
                     **lookup,
-                    method=request.method,
+                    method=request.method or "POST",
                     path=request.path,
                     request_hash=digest,
                     status=response.status_code,

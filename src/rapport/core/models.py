@@ -16,6 +16,9 @@ from .actors import Actor, ActorKind
 from .querysets import WorkspaceQuerySet
 
 
+WorkspaceManager = models.Manager.from_queryset(WorkspaceQuerySet)
+
+
 class WorkspaceModel(models.Model):
     """A row that belongs to exactly one workspace; ``objects.visible_to(actor)`` scopes it."""
 
@@ -24,7 +27,7 @@ class WorkspaceModel(models.Model):
         "tenancy.Workspace", on_delete=models.CASCADE, related_name="+", editable=False
     )
 
-    objects = WorkspaceQuerySet.as_manager()
+    objects = WorkspaceManager()
 
     class Meta:
         abstract = True

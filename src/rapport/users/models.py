@@ -7,13 +7,16 @@ from django.db import models
 from django.db.models.functions import Lower
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def create_user(self, email: str, password: str | None = None, **extra):
         email = self.normalize_email(email).lower()
         user = self.model(email=email, **extra)
-        user.set_password(password) if password else user.set_unusable_password()
+        if password:
+            user.set_password(password)
+        else:
+            user.set_unusable_password()
         user.save(using=self._db)
         return user
 
@@ -33,9 +36,9 @@ class User(AbstractUser):
     time_zone = models.CharField(max_length=64, default="UTC")
 
     USERNAME_FIELD = "email"
-    REQUIRED_FIELDS: list[str] = []
+    REQUIRED_FIELDS = []  # type: ignore[misc]
 
-    objects = UserManager()  # type: ignore[misc]
+    objects = UserManager()  # type: ignore[assignment,misc]
 
     class Meta:
         constraints = [models.UniqueConstraint(Lower("email"), name="users_user_email_ci")]
