@@ -211,7 +211,7 @@ def invitation_create(
     *, actor: Actor, email: str, role: str, accept_url_template: str
 ) -> Invitation:
     """Invites someone by email. ``accept_url_template`` has a ``{token}`` placeholder."""
-    from rapport.contacts.validation import clean_email
+    from rapport.core.validation import clean_email
 
     require_admin(actor)
     email = clean_email(email, field="email")

@@ -1,4 +1,25 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from rapport.users import views as user_views
+
+from . import views
 
 app_name = "tenancy"
-urlpatterns: list = []
+urlpatterns = [
+    path("workspaces/switch/", views.switch, name="switch"),
+    path("settings/", views.settings_view, name="settings"),
+    path("settings/members/<uuid:membership_id>/role/", views.member_role, name="member_role"),
+    path(
+        "settings/members/<uuid:membership_id>/remove/", views.member_remove, name="member_remove"
+    ),
+    path("settings/invitations/", views.invite, name="invite"),
+    path(
+        "settings/invitations/<uuid:invitation_id>/revoke/",
+        views.invitation_revoke,
+        name="invitation_revoke",
+    ),
+    # API tokens are the users app's, shown as a tab of Settings.
+    path("settings/tokens/", user_views.tokens, name="tokens"),
+    path("settings/tokens/<uuid:token_id>/revoke/", user_views.token_revoke, name="token_revoke"),
+    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+]

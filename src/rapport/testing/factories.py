@@ -22,7 +22,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         model = User
         skip_postgeneration_save = True
 
-    email = factory.Sequence(lambda n: f"user{n}@example.test")
+    email = factory.Sequence(lambda n: f"user{n}@example.com")
     full_name = factory.Faker("name")
     password = factory.PostGenerationMethodCall("set_password", PASSWORD)
 
@@ -88,7 +88,7 @@ class PersonFactory(_ServiceFactory):
 
     first_name = factory.Faker("first_name")
     last_name = factory.Faker("last_name")
-    email = factory.Sequence(lambda n: f"person{n}@example.test")
+    email = factory.Sequence(lambda n: f"person{n}@example.com")
 
     @staticmethod
     def _service(*, actor, data):

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class UsersConfig(AppConfig):
     name = "rapport.users"
     label = "users"
+
+    def ready(self) -> None:
+        from . import signals
+
+        signals.connect()
