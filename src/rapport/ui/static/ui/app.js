@@ -62,3 +62,98 @@
     if (msg && !window.confirm(msg)) e.preventDefault();
   });
 })();
+
+// Lists: a filter form marked data-compact-query leaves blank fields out of the URL it
+// fetches and pushes, so a shared link says only what is filtered.
+(function () {
+  "use strict";
+  document.addEventListener("htmx:configRequest", function (e) {
+    var elt = e.detail.elt;
+    if (e.detail.verb !== "get" || !elt || !elt.closest || !elt.closest("[data-compact-query]")) return;
+    var params = e.detail.parameters;
+    Object.keys(params).forEach(function (key) {
+      if (params[key] === "") delete params[key];
+    });
+  });
+})();
+
+// Autocomplete: <div data-autocomplete> holds a text input (data-autocomplete-input) that
+// fetches options with htmx into [data-autocomplete-options], and a hidden input
+// (data-autocomplete-value) that receives the picked id. Typing forgets the previous pick;
+// picking fills both inputs and announces a "change" on the hidden one (filter forms react).
+(function () {
+  "use strict";
+  function parts(el) {
+    var box = el.closest("[data-autocomplete]");
+    if (!box) return null;
+    return {
+      box: box,
+      input: box.querySelector("[data-autocomplete-input]"),
+      value: box.querySelector("[data-autocomplete-value]"),
+      options: box.querySelector("[data-autocomplete-options]")
+    };
+  }
+  function close(p) {
+    if (!p || !p.options) return;
+    p.options.innerHTML = "";
+    if (p.input) p.input.setAttribute("aria-expanded", "false");
+  }
+  function setValue(p, id) {
+    if (!p.value || p.value.value === id) return;
+    p.value.value = id;
+    p.value.dispatchEvent(new Event("change", { bubbles: true }));
+  }
+  function optionButtons(p) {
+    return Array.prototype.slice.call(p.options.querySelectorAll("[data-autocomplete-pick]"));
+  }
+
+  // The text input's own "change" (on blur) means nothing until a company is picked; a
+  // data-live-input box already acted on every keystroke. Their forms must not hear it.
+  document.addEventListener("change", function (e) {
+    if (e.target.matches && e.target.matches("[data-autocomplete-input], [data-live-input]")) {
+      e.stopPropagation();
+    }
+  }, true);
+
+  document.addEventListener("input", function (e) {
+    if (!e.target.matches || !e.target.matches("[data-autocomplete-input]")) return;
+    var p = parts(e.target);
+    if (!p || !p.value) return;
+    if (e.target.value.trim() === "") { setValue(p, ""); close(p); }
+    else { p.value.value = ""; }
+  });
+
+  document.addEventListener("click", function (e) {
+    var pick = e.target.closest && e.target.closest("[data-autocomplete-pick]");
+    if (pick) {
+      var p = parts(pick);
+      p.input.value = pick.getAttribute("data-label");
+      setValue(p, pick.getAttribute("data-value"));
+      close(p);
+      p.input.focus();
+      return;
+    }
+    document.querySelectorAll("[data-autocomplete]").forEach(function (box) {
+      if (!box.contains(e.target)) close(parts(box));
+    });
+  });
+
+  document.addEventListener("keydown", function (e) {
+    var p = e.target.closest && parts(e.target);
+    if (!p || !p.options) return;
+    var list = optionButtons(p);
+    var idx = list.indexOf(document.activeElement);
+    if (e.key === "Escape" && list.length) { e.preventDefault(); close(p); p.input.focus(); }
+    else if (e.key === "ArrowDown" && list.length) {
+      e.preventDefault(); list[Math.min(idx + 1, list.length - 1)].focus();
+    } else if (e.key === "ArrowUp" && idx >= 0) {
+      e.preventDefault(); if (idx === 0) p.input.focus(); else list[idx - 1].focus();
+    }
+  });
+
+  document.addEventListener("htmx:afterSwap", function (e) {
+    if (!e.target.matches || !e.target.matches("[data-autocomplete-options]")) return;
+    var p = parts(e.target);
+    if (p && p.input) p.input.setAttribute("aria-expanded", e.target.children.length ? "true" : "false");
+  });
+})();
