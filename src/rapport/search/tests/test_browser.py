@@ -80,3 +80,20 @@ def test_top_search_box_submits_to_the_results_page_on_a_phone(phone_page, live_
     page.goto(f"{live_server.url}/search/?q=nothing-like-this")
     assert "Nothing matches" in page.locator("main").inner_text()
     assert_no_horizontal_scroll(page)
+
+
+def test_typing_in_the_top_search_box_opens_the_palette_on_a_desktop(page, live_server):
+    m = MembershipFactory(role=Role.MEMBER.value)
+    person = PersonFactory(
+        actor=actor_for(m), first_name="Grace", last_name="Hopper", email="grace@navy.example.com"
+    )
+    login(page, live_server, m.user.email, PASSWORD)
+
+    page.locator(".topsearch input[name=q]").click()
+    page.keyboard.type("grace hoper")
+    page.locator("#palette").wait_for(state="visible")
+    page.locator("#palette-results a", has_text="Grace Hopper").wait_for()
+    # Every letter typed reached the palette, none was lost to the switch.
+    assert page.locator("#palette-input").input_value() == "grace hoper"
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(rf".*/people/{person.pk}/$"))

@@ -9,9 +9,15 @@
     if (!dlg) return;
     var input = document.getElementById("palette-input");
     if (!dlg.open) dlg.showModal();
-    if (initial !== undefined) { input.value = initial; input.dispatchEvent(new Event("search")); }
     input.focus();
-    input.select();
+    if (initial !== undefined) {
+      // Carry on typing where the top search box left off.
+      input.value = initial;
+      input.setSelectionRange(initial.length, initial.length);
+      input.dispatchEvent(new Event("search"));
+    } else {
+      input.select();
+    }
   }
 
   function items() { return Array.prototype.slice.call(document.querySelectorAll("#palette-results a")); }
@@ -48,6 +54,16 @@
       var first = items()[0];
       if (first) first.setAttribute("aria-selected", "true");
     }
+  });
+
+  // On a wide screen, typing in the top search box opens the palette with live results.
+  document.addEventListener("input", function (e) {
+    if (!e.target.hasAttribute || !e.target.hasAttribute("data-palette-open")) return;
+    // On a phone the box stays a plain search form: the results page reads better there.
+    if (!window.matchMedia("(min-width: 701px)").matches) return;
+    var value = e.target.value;
+    e.target.value = "";
+    openPalette(value);
   });
 
   // Close on a click on the backdrop.
