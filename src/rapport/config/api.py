@@ -5,9 +5,8 @@ from django.http import Http404
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.renderers import BaseRenderer
-from ninja.throttling import AuthRateThrottle
 
-from rapport.core.api import TokenAuth, validation_problem
+from rapport.core.api import TokenAuth, TokenRateThrottle, validation_problem
 from rapport.core.errors import DomainError, Duplicate, VersionConflict
 from rapport.core.problem import problem_response
 
@@ -21,7 +20,27 @@ class ORJSONRenderer(BaseRenderer):
         return orjson.dumps(data)
 
 
-api = NinjaAPI(
+PROBLEM_REF = "#/components/schemas/Problem"
+
+
+class RapportAPI(NinjaAPI):
+    """Ninja documents every response as application/json; error answers are
+    application/problem+json (RFC 9457), so the document says so (clients and schema-driven
+    tools check the media type)."""
+
+    def get_openapi_schema(self, *, path_prefix=None, path_params=None):
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                for answer in operation.get("responses", {}).values():
+                    content = answer.get("content", {})
+                    body = content.get("application/json", {})
+                    if body.get("schema", {}).get("$ref") == PROBLEM_REF:
+                        content["application/problem+json"] = content.pop("application/json")
+        return schema
+
+
+api = RapportAPI(
     title="Rapport API",
     version="1",
     description=(
@@ -34,7 +53,7 @@ api = NinjaAPI(
     urls_namespace="api",
     docs_url="/docs",
     openapi_url="/openapi.json",
-    throttle=[AuthRateThrottle(settings.API_RATE_LIMIT)],
+    throttle=[TokenRateThrottle(settings.API_RATE_LIMIT)],
 )
 
 

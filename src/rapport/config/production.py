@@ -20,3 +20,4 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 WHITENOISE_USE_FINDERS = False
+STATIC_ROOT = env.path("RAPPORT_STATIC_ROOT", default="/var/lib/rapport/static")

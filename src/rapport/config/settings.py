@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "axes",
+    "ninja",  # serves its bundled Swagger UI (no CDN, no inline script) for /api/v1/docs
     "rapport.core",
     "rapport.tenancy",
     "rapport.users",
@@ -150,7 +151,9 @@ USE_TZ = True
 
 # --- static files -----------------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = DATA_DIR / "static"
+# The embedded default serves assets straight from the apps (WHITENOISE_USE_FINDERS);
+# production collects them into STATIC_ROOT (production.py).
+STATIC_ROOT = None
 STATICFILES_DIRS: list = []
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

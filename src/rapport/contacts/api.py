@@ -18,7 +18,7 @@ from rapport.core.api import (
     list_response,
     record_response,
 )
-from rapport.core.pagination import parse_sort
+from rapport.core.pagination import parse_sort, sort_pattern
 
 from . import selectors, services
 from .filters import COMPANY_SORTS, PERSON_SORTS, CompanyFilters, PersonFilters
@@ -28,6 +28,15 @@ contacts_router = Router(tags=["contacts"])
 companies_router = Router(tags=["companies"])
 
 Limit = Query(50, ge=1, le=500, description="Page size (max 500)")
+Cursor = Query(None, max_length=1000, description="The `next` value of the previous page")
+
+
+def _sort(allowed: tuple[str, ...]):
+    return Query(
+        "-created_at",
+        pattern=sort_pattern(allowed),
+        description=f"One of {', '.join(allowed)}; prefix - for descending",
+    )
 
 
 @contacts_router.get("", response={200: ContactList, **COMMON_ERRORS}, summary="List people")
@@ -35,8 +44,8 @@ def list_contacts(
     request,
     filters: Query[PersonFilters],
     limit: int = Limit,
-    cursor: str | None = None,
-    sort: str = "-created_at",
+    cursor: str | None = Cursor,
+    sort: str = _sort(PERSON_SORTS),
 ) -> HttpResponse:
     actor = actor_of(request)
     page = selectors.person_list(
@@ -109,7 +118,7 @@ def delete_contact(request, contact_id: uuid.UUID) -> HttpResponse:
     summary="Field-level change history of a person",
 )
 def contact_history(
-    request, contact_id: uuid.UUID, limit: int = Limit, cursor: str | None = None
+    request, contact_id: uuid.UUID, limit: int = Limit, cursor: str | None = Cursor
 ) -> HttpResponse:
     actor = actor_of(request)
     person = selectors.person_get(actor=actor, person_id=contact_id)
@@ -124,8 +133,8 @@ def list_companies(
     request,
     filters: Query[CompanyFilters],
     limit: int = Limit,
-    cursor: str | None = None,
-    sort: str = "-created_at",
+    cursor: str | None = Cursor,
+    sort: str = _sort(COMPANY_SORTS),
 ) -> HttpResponse:
     actor = actor_of(request)
     page = selectors.company_list(
@@ -198,7 +207,7 @@ def delete_company(request, company_id: uuid.UUID) -> HttpResponse:
     summary="Field-level change history of a company",
 )
 def company_history(
-    request, company_id: uuid.UUID, limit: int = Limit, cursor: str | None = None
+    request, company_id: uuid.UUID, limit: int = Limit, cursor: str | None = Cursor
 ) -> HttpResponse:
     actor = actor_of(request)
     company = selectors.company_get(actor=actor, company_id=company_id)

@@ -11,6 +11,7 @@ from ninja import Schema
 from pydantic import Field, field_validator
 
 from rapport.core.errors import FieldError, ValidationFailed
+from rapport.core.validation import as_utc, reject_control_characters
 from rapport.search.selectors import text_match_ids
 
 from .models import LifecycleStage
@@ -24,6 +25,30 @@ def _owner_q(value: str, actor) -> Q:
     if value == "none":
         return Q(owner__isnull=True)
     return Q(owner_id=uuid.UUID(value))
+
+
+def _tag_q(object_type: str, workspace, name: str) -> Q:
+    """Records carrying the tag ``name`` (case-insensitive).
+
+    The tag's id is looked up first (one small query) and the link table probed per record
+    (EXISTS): with the id a constant, the planner knows how common the tag is and walks the
+    list's own index, stopping after one page. A join on the tag's name needed DISTINCT and
+    PostgreSQL sorted every tagged record for each page (see docs/performance.md).
+    """
+    from django.apps import apps
+    from django.db.models import Exists, OuterRef
+
+    from rapport.core.models import Tag
+
+    model = apps.get_model(object_type)
+    links = model._meta.get_field("tags").remote_field.through
+    ids = list(
+        Tag.objects.filter(workspace=workspace, name__iexact=name).values_list("id", flat=True)
+    )
+    if not ids:
+        return Q(pk__in=[])
+    column = f"{model._meta.model_name}_id"
+    return Q(Exists(links.objects.filter(**{column: OuterRef("pk"), "tag_id__in": ids})))
 
 
 class _RecordFilters(Schema):
@@ -41,6 +66,16 @@ class _RecordFilters(Schema):
     created_before: dt.datetime | None = None
     updated_after: dt.datetime | None = None
     updated_before: dt.datetime | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters(cls, value):
+        return reject_control_characters(value)
+
+    @field_validator("created_after", "created_before", "updated_after", "updated_before")
+    @classmethod
+    def _in_utc(cls, value):
+        return as_utc(value)
 
     @field_validator("owner")
     @classmethod
@@ -78,7 +113,7 @@ class _RecordFilters(Schema):
         if self.owner:
             q &= _owner_q(self.owner, actor)
         if self.tag:
-            q &= Q(tags__name__iexact=self.tag)
+            q &= _tag_q(self.object_type, actor.workspace, self.tag)
         for name, lookup in (
             ("created_after", "created_at__gte"),
             ("created_before", "created_at__lt"),

@@ -24,11 +24,8 @@ def companies(actor: Actor) -> QuerySet[Company]:
 
 
 def _filtered(qs: QuerySet, filters, actor: Actor) -> QuerySet:
-    q = filters.to_q(actor)
-    qs = qs.filter(q)
-    if filters.tag:
-        qs = qs.distinct()
-    return qs
+    # No DISTINCT needed: every filter is a condition on the row itself or an EXISTS.
+    return qs.filter(filters.to_q(actor))
 
 
 def person_list(

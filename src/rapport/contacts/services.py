@@ -124,6 +124,10 @@ def _apply(obj, values: dict[str, Any]) -> list[str] | None:
     return tags
 
 
+def _tag_names(tags) -> list[str]:
+    return sorted({t.name for t in tags})
+
+
 def _snapshot(obj, fields: tuple[str, ...]) -> dict[str, Any]:
     snap = {f: getattr(obj, f) for f in fields}
     snap["address"] = obj.address
@@ -222,8 +226,9 @@ def person_create(*, actor: Actor, data: Mapping[str, Any], source: str = "") ->
     tags = _apply(person, values)
     person.stamp(actor, created=True)
     _save_unique(person, actor, lambda: _ensure_unique_email(actor, person.email))
-    person.tags.set(resolve_tags(actor.workspace, tags or []))
-    after = _snapshot(person, PERSON_SNAPSHOT) | {"tags": sorted(tags or [])}
+    resolved = resolve_tags(actor.workspace, tags or [])
+    person.tags.set(resolved)
+    after = _snapshot(person, PERSON_SNAPSHOT) | {"tags": _tag_names(resolved)}
     record(
         actor=actor,
         action=events.CONTACT_CREATED,
@@ -251,8 +256,9 @@ def person_update(
     expected_version: int | None = None,
     source: str = "",
 ) -> Person:
-    require_write(actor)
+    # Visibility first: another workspace's record is 404 for every role, never 403.
     person = _locked(Person.objects.visible_to(actor), person_id)
+    require_write(actor)
     _check_version(person, expected_version)
     values = _clean_person(actor, data, current=person)
     if "email" in values:
@@ -260,7 +266,9 @@ def person_update(
     old_tags = sorted(t.name for t in person.tags.all())
     before = _snapshot(person, PERSON_SNAPSHOT) | {"tags": old_tags}
     tags = _apply(person, values)
-    new_tags = sorted(tags) if tags is not None else old_tags
+    # Compare the tags the names resolve to: "VIP" names the existing tag "vip", no change.
+    resolved = resolve_tags(actor.workspace, tags) if tags is not None else None
+    new_tags = _tag_names(resolved) if resolved is not None else old_tags
     after = _snapshot(person, PERSON_SNAPSHOT) | {"tags": new_tags}
     changes = diff(before, after)
     if not changes:
@@ -268,8 +276,8 @@ def person_update(
     person.version += 1
     person.stamp(actor)
     _save_unique(person, actor, lambda: _ensure_unique_email(actor, person.email, person.pk))
-    if tags is not None and new_tags != old_tags:
-        person.tags.set(resolve_tags(actor.workspace, tags))
+    if resolved is not None and new_tags != old_tags:
+        person.tags.set(resolved)
     record(actor=actor, action=events.CONTACT_UPDATED, obj=person, changes=changes, source=source)
     search_index.index_record(person)
     return person
@@ -370,8 +378,9 @@ def company_create(*, actor: Actor, data: Mapping[str, Any], source: str = "") -
     tags = _apply(company, values)
     company.stamp(actor, created=True)
     _save_unique(company, actor, lambda: _ensure_unique_domain(actor, company.domain))
-    company.tags.set(resolve_tags(actor.workspace, tags or []))
-    after = _snapshot(company, COMPANY_SNAPSHOT) | {"tags": sorted(tags or [])}
+    resolved = resolve_tags(actor.workspace, tags or [])
+    company.tags.set(resolved)
+    after = _snapshot(company, COMPANY_SNAPSHOT) | {"tags": _tag_names(resolved)}
     record(
         actor=actor,
         action=events.COMPANY_CREATED,
@@ -392,8 +401,9 @@ def company_update(
     expected_version: int | None = None,
     source: str = "",
 ) -> Company:
-    require_write(actor)
+    # Visibility first: another workspace's record is 404 for every role, never 403.
     company = _locked(Company.objects.visible_to(actor), company_id)
+    require_write(actor)
     _check_version(company, expected_version)
     values = _clean_company(actor, data, current=company)
     if "domain" in values:
@@ -401,7 +411,9 @@ def company_update(
     old_tags = sorted(t.name for t in company.tags.all())
     before = _snapshot(company, COMPANY_SNAPSHOT) | {"tags": old_tags}
     tags = _apply(company, values)
-    new_tags = sorted(tags) if tags is not None else old_tags
+    # Compare the tags the names resolve to: "VIP" names the existing tag "vip", no change.
+    resolved = resolve_tags(actor.workspace, tags) if tags is not None else None
+    new_tags = _tag_names(resolved) if resolved is not None else old_tags
     after = _snapshot(company, COMPANY_SNAPSHOT) | {"tags": new_tags}
     changes = diff(before, after)
     if not changes:
@@ -409,8 +421,8 @@ def company_update(
     company.version += 1
     company.stamp(actor)
     _save_unique(company, actor, lambda: _ensure_unique_domain(actor, company.domain, company.pk))
-    if tags is not None and new_tags != old_tags:
-        company.tags.set(resolve_tags(actor.workspace, tags))
+    if resolved is not None and new_tags != old_tags:
+        company.tags.set(resolved)
     record(actor=actor, action=events.COMPANY_UPDATED, obj=company, changes=changes, source=source)
     search_index.index_record(company)
     return company

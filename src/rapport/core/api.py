@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from ninja import Schema
 from ninja.security import HttpBearer
+from ninja.throttling import AuthRateThrottle
 from pydantic import ConfigDict
 
 from .actors import Actor, ActorKind
@@ -71,6 +72,18 @@ class TokenAuth(HttpBearer):
         if actor is not None:
             request.actor = actor  # type: ignore[attr-defined]
         return actor
+
+
+class TokenRateThrottle(AuthRateThrottle):
+    """Counts requests per API token (not per the actor's text, which changes with its role)."""
+
+    def get_cache_key(self, request: HttpRequest) -> str:
+        actor = getattr(request, "auth", None)
+        if isinstance(actor, Actor):
+            ident = str(actor.token_id or actor.user_id)
+        else:
+            ident = self.get_ident(request) or "anonymous"
+        return self.cache_format % {"scope": self.scope, "ident": ident}
 
 
 def actor_of(request: HttpRequest) -> Actor:

@@ -1,5 +1,6 @@
 import re
 import uuid
+from http import HTTPStatus
 
 from django.conf import settings
 
@@ -29,21 +30,54 @@ class RequestIdMiddleware:
 
 
 class ApiBodyLimitMiddleware:
-    """Refuses API bodies over 1 MB with 413 before anything reads them."""
+    """The API's outer guard: refuses bodies over 1 MB with 413 before anything reads them, and
+    answers every API error as problem+json, including those Django or Ninja make outside our
+    exception handlers (unknown URL 404, 405 for a method a path lacks, a crash's 500)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.path.startswith("/api/"):
-            try:
-                length = int(request.META.get("CONTENT_LENGTH") or 0)
-            except ValueError:
-                length = 0
-            if length > settings.API_MAX_BODY_BYTES:
-                return problem_response(
-                    413,
-                    "Request body too large",
-                    f"The body is {length} bytes; the limit is {settings.API_MAX_BODY_BYTES}.",
-                )
-        return self.get_response(request)
+        if not request.path.startswith("/api/"):
+            return self.get_response(request)
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if length > settings.API_MAX_BODY_BYTES:
+            return problem_response(
+                413,
+                "Request body too large",
+                f"The body is {length} bytes; the limit is {settings.API_MAX_BODY_BYTES}.",
+            )
+        response = self.get_response(request)
+        if response.status_code >= 400 and not response.get("Content-Type", "").startswith(
+            "application/problem+json"
+        ):
+            if settings.DEBUG and response.status_code >= 500:
+                return response  # keep Django's debug page for the developer
+            response = _as_problem(response, request)
+        return response
+
+
+_DETAILS = {
+    404: "No such resource: see /api/v1/docs for the API's paths.",
+    405: "This path does not take that method.",
+    500: "Something went wrong on our side; the request id identifies it in the logs.",
+}
+
+
+def _as_problem(response, request):
+    status = response.status_code
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
+    detail = _DETAILS.get(status, title)
+    if status == 405 and response.get("Allow"):
+        detail = f"{detail} Allowed: {response['Allow']}."
+    problem = problem_response(status, title, detail)
+    for header in ("Allow", "Retry-After", "WWW-Authenticate"):
+        if header in response:
+            problem[header] = response[header]
+    return problem

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import decimal
 import re
 from typing import Any
@@ -38,6 +39,28 @@ def clean_text(
     if len(value) > max_length:
         raise ValidationFailed.one(field, f"Use at most {max_length} characters.")
     return value
+
+
+def reject_control_characters(value: Any) -> Any:
+    """A Pydantic after-validator for query parameters: NUL and other C0 controls never reach
+    a query (PostgreSQL refuses NUL in text and would answer 500)."""
+    if isinstance(value, str) and _CONTROL.search(value):
+        raise ValueError("Contains control characters.")
+    return value
+
+
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A Pydantic after-validator for datetime query parameters: the instant in UTC (a naive
+    value is read as UTC). PostgreSQL refuses offsets beyond ±15:59 that Python accepts, so an
+    exotic offset must not reach a query as is."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("Date out of range.")
 
 
 def clean_email(value: Any, *, field: str = "email") -> str:
@@ -97,7 +120,13 @@ def clean_amount(value: Any, *, field: str, max_digits: int = 18, places: int = 
         raise ValidationFailed.one(field, "Not a decimal number.")
     if amount < 0:
         raise ValidationFailed.one(field, "Must not be negative.")
-    quantized = amount.quantize(decimal.Decimal(1).scaleb(-places))
+    # Refuse before quantize(): a huge value (1e30) overflows the context and raises there.
+    if amount and amount.adjusted() >= max_digits - places:
+        raise ValidationFailed.one(field, "The amount is too large.")
+    try:
+        quantized = amount.quantize(decimal.Decimal(1).scaleb(-places))
+    except decimal.InvalidOperation:
+        raise ValidationFailed.one(field, "The amount is too large.")
     if quantized != amount:
         raise ValidationFailed.one(field, f"Use at most {places} decimal places.")
     if len(quantized.as_tuple().digits) > max_digits:
