@@ -1,6 +1,6 @@
 """Base model and feature mixins every domain model is built from (DESIGN rule 7).
 
-A model's capabilities are the mixins it inherits; ``registry.features_of`` reads them so that
+A model's capabilities are the mixins it inherits; ``core.registry`` reads them so that
 shared code (audit, search, trash, custom fields) can ask what a model supports.
 """
 
@@ -14,7 +14,6 @@ from django.db.models.functions import Lower
 
 from .actors import Actor, ActorKind
 from .querysets import WorkspaceQuerySet
-
 
 WorkspaceManager = models.Manager.from_queryset(WorkspaceQuerySet)
 

@@ -38,5 +38,7 @@ def resolve_tags(workspace, names: list[str]) -> list[Tag]:
                 .filter(workspace=workspace, lname=Lower(Value(name)))
                 .first()
             )
+            if tag is None:  # deleted concurrently between the insert and this read
+                raise RuntimeError(f"tag {name!r} vanished while being resolved")
         tags.append(tag)
     return tags

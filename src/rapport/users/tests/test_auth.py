@@ -109,7 +109,13 @@ def test_five_failures_lock_the_account_out_for_this_ip():
 def test_case_variants_of_an_email_share_one_lockout_counter():
     m = MembershipFactory()
     client = Client()
-    variants = [m.user.email, m.user.email.upper(), m.user.email.title(), m.user.email, " " + m.user.email]
+    variants = [
+        m.user.email,
+        m.user.email.upper(),
+        m.user.email.title(),
+        m.user.email,
+        " " + m.user.email,
+    ]
     statuses = [_login(client, v, "wrong-password").status_code for v in variants]
     assert statuses == [200, 200, 200, 200, 429]
     assert _login(client, m.user.email.upper(), PASSWORD).status_code == 429
