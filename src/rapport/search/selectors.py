@@ -1,8 +1,11 @@
 """Global search: typo-tolerant matching of people and companies by name, email, phone, domain.
 
-PostgreSQL: pg_trgm word similarity (GIN trigram index) plus a tsvector match.
-SQLite: an FTS5 trigram index; an exact substring match first, then, for typos, any shared
-trigram, re-ranked with rapidfuzz. Both answer the same ``SearchHit`` list.
+PostgreSQL: a tsvector match and a substring match (GIN indexes) first; pg_trgm word
+similarity for typos when exact matches do not fill the page.
+SQLite: an FTS5 trigram index; an exact substring match first, then, for typos, rows sharing the
+query's rarer trigrams, re-ranked with rapidfuzz. Both answer the same ``SearchHit`` list; an
+email, phone or domain found exactly is answered without look-alikes. Why it is built this way
+(and what it costs over a million records): docs/performance.md.
 """
 
 from __future__ import annotations
@@ -162,11 +165,11 @@ ANCHORED = 300  # typo candidates per intact word of a multi-word query
 FETCH_CHUNK = 300
 
 
-def _trigrams(q: str) -> list[str]:
+def _trigrams(q: str, most: int = MAX_GRAMS) -> list[str]:
     grams = list(dict.fromkeys(q[i : i + 3] for i in range(len(q) - 2)))
-    if len(grams) > MAX_GRAMS:
-        step = (len(grams) - 1) / (MAX_GRAMS - 1)
-        grams = [grams[round(i * step)] for i in range(MAX_GRAMS)]
+    if len(grams) > most:
+        step = (len(grams) - 1) / (most - 1)
+        grams = [grams[round(i * step)] for i in range(most)]
     return grams
 
 
@@ -261,6 +264,16 @@ def _search_sqlite(workspace_id, q: str, limit: int, types):
 
     counts = {g: count(_fts_phrase(g), GRAM_CAP) for g in _trigrams(q)}
     rare = [g for g, n in counts.items() if n < GRAM_CAP]
+    if len(rare) < 2:
+        # The spread sample was mostly common trigrams ("example", digits): two rare ones
+        # narrow an exact match down to a few rows, so look for them among the others.
+        for gram in _trigrams(q, MAX_GRAMS * 3):
+            if gram not in counts:
+                counts[gram] = count(_fts_phrase(gram), GRAM_CAP)
+                if counts[gram] < GRAM_CAP:
+                    rare.append(gram)
+                    if len(rare) >= 2:
+                        break
 
     # 1. Exact: the text contains the query. Such a row contains each of its trigrams: when
     # the rare ones narrow the rows down to a few, those are checked here; otherwise FTS5 finds
@@ -281,6 +294,12 @@ def _search_sqlite(workspace_id, q: str, limit: int, types):
     # several words, rows holding one word as typed and a trigram of another word; rapidfuzz
     # scores them all.
     if len(rows) < limit:
+        # A typo makes trigrams no row has (rare, but useless): count every trigram so that
+        # the rare ones the typo left intact are found too.
+        for gram in _trigrams(q, MAX_GRAMS * 3):
+            if gram not in counts:
+                counts[gram] = count(_fts_phrase(gram), GRAM_CAP)
+        rare = [g for g, n in counts.items() if n < GRAM_CAP]
         score: dict[int, float] = {}
         for gram in rare:
             weight = math.log(1 + GRAM_CAP / max(counts[gram], 1))
