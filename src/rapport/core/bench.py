@@ -34,7 +34,7 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from rapport.contacts.demo import COUNTRIES, ascii_slug, valid_phone
+from rapport.contacts.demo import COUNTRIES, INDUSTRIES, ascii_slug, valid_phone
 from rapport.contacts.models import Company, LifecycleStage, Person
 from rapport.core.actors import Actor, ActorKind, Role
 from rapport.core.models import Tag
@@ -61,20 +61,6 @@ PERSON_TAGS = (  # name, share of people
     ("beta-tester", 0.01),
 )
 COMPANY_TAGS = (("key-account", 0.05), ("partner", 0.04), ("reseller", 0.02), ("smb", 0.3))
-INDUSTRIES = (
-    "Software",
-    "Manufacturing",
-    "Retail",
-    "Healthcare",
-    "Financial services",
-    "Logistics",
-    "Education",
-    "Hospitality",
-    "Construction",
-    "Media",
-    "Energy",
-    "Consulting",
-)
 TITLES = (
     "CEO",
     "CTO",
