@@ -70,7 +70,10 @@ class TokenAuth(HttpBearer):
             api_token.user, api_token.workspace, kind=ActorKind.TOKEN, token=api_token
         )
         if actor is not None:
+            from rapport.tenancy.rls import bind_workspace
+
             request.actor = actor  # type: ignore[attr-defined]
+            request.rls_bound = bind_workspace(actor.workspace.pk)  # type: ignore[attr-defined]
         return actor
 
 
