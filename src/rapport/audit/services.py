@@ -15,6 +15,7 @@ from django.db import models
 
 from rapport.core.actors import Actor
 from rapport.core.context import current_request_id
+from rapport.tenancy.rls import bound_to
 
 from . import events
 from .models import AuditEntry
@@ -74,20 +75,23 @@ def record(
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)[:255]
-    entry = AuditEntry.objects.create(
-        workspace=actor.workspace if actor.workspace and actor.workspace.pk else None,
-        action=action.name,
-        actor_kind=actor.kind.value,
-        actor_user=actor.user,
-        actor_token_id=actor.token_id,
-        actor_label=actor.label[:255],
-        object_type=object_type,
-        object_id=object_id,
-        object_repr=object_repr[:255],
-        changes=changes or {},
-        request_id=current_request_id(),
-        source=source,
-    )
+    workspace = actor.workspace if actor.workspace and actor.workspace.pk else None
+    # An entry may belong to another workspace than the request's (an accepted invitation).
+    with bound_to(workspace.pk if workspace else None):
+        entry = AuditEntry.objects.create(
+            workspace=workspace,
+            action=action.name,
+            actor_kind=actor.kind.value,
+            actor_user=actor.user,
+            actor_token_id=actor.token_id,
+            actor_label=actor.label[:255],
+            object_type=object_type,
+            object_id=object_id,
+            object_repr=object_repr[:255],
+            changes=changes or {},
+            request_id=current_request_id(),
+            source=source,
+        )
     for listener in _listeners:
         listener(entry)
     return entry

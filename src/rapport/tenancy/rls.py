@@ -14,10 +14,15 @@ its only wall.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from django.db import connection
 
 SETTING = "rapport.workspace_id"
+# What this thread's connection is bound to, so crossing workspaces needs no round trip to ask.
+_bound: ContextVar[str] = ContextVar("rapport_rls_bound", default="")
 
 FUNCTION_SQL = f"""
 CREATE OR REPLACE FUNCTION rapport_workspace_visible(ws uuid) RETURNS boolean
@@ -51,6 +56,24 @@ def bind_workspace(workspace_id: uuid.UUID | None) -> bool:
     """Binds the session to a workspace (None unbinds); True when the database has RLS."""
     if connection.vendor != "postgresql":
         return False
+    value = str(workspace_id or "")
     with connection.cursor() as cur:
-        cur.execute("SELECT set_config(%s, %s, false)", [SETTING, str(workspace_id or "")])
+        cur.execute("SELECT set_config(%s, %s, false)", [SETTING, value])
+    _bound.set(value)
     return True
+
+
+@contextmanager
+def bound_to(workspace_id: uuid.UUID | None) -> Iterator[None]:
+    """Acts in ``workspace_id`` for a moment: for the few writes that cross workspaces on a
+    user's behalf (accepting an invitation files its audit entry in the new workspace)."""
+    current = _bound.get()
+    target = str(workspace_id or "")
+    if connection.vendor != "postgresql" or not current or current == target:
+        yield
+        return
+    bind_workspace(workspace_id)
+    try:
+        yield
+    finally:
+        bind_workspace(uuid.UUID(current))

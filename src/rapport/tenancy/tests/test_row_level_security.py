@@ -104,3 +104,24 @@ def test_requests_bind_their_workspace_and_unbind_after(api):
     with connection.execute_wrapper(spy):
         assert api.get("/contacts").status_code == 200
     assert seen == [str(api.workspace.pk), ""]
+
+
+def test_an_audit_entry_for_another_workspace_is_filed_there(app_role):
+    """Accepting an invitation acts in the new workspace while the request is bound to the
+    old one: the audit entry must still be written, and the binding restored."""
+    from rapport.audit import events
+    from rapport.audit.models import AuditEntry
+    from rapport.audit.services import record
+
+    a, b = MembershipFactory(), MembershipFactory()
+    bind_workspace(a.workspace_id)
+    with connection.cursor() as cur:
+        cur.execute(f"SET ROLE {app_role}")
+        try:
+            record(actor=actor_for(b), action=events.WORKSPACE_UPDATED, obj=b.workspace)
+            cur.execute("SELECT current_setting('rapport.workspace_id')")
+            assert cur.fetchone()[0] == str(a.workspace_id)
+        finally:
+            cur.execute("RESET ROLE")
+    bind_workspace(None)
+    assert AuditEntry.objects.filter(workspace=b.workspace, action="workspace.updated").exists()
