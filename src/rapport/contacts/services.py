@@ -8,12 +8,14 @@ updates send only the keys that change.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from rapport.audit.events import EventType
 from rapport.audit.services import diff, record
 from rapport.core.actors import Actor
 from rapport.core.custom_fields import clean_custom
@@ -207,109 +209,6 @@ def _ensure_unique_email(actor: Actor, email: str, exclude_id=None) -> None:
         raise Duplicate("email", existing, f"A person with the email {email} already exists.")
 
 
-def _save_unique(obj, actor: Actor, check) -> None:
-    """Saves; a unique-constraint race lost to a concurrent writer becomes the same 409."""
-    try:
-        with transaction.atomic():
-            obj.save()
-    except IntegrityError:
-        check()
-        raise
-
-
-@transaction.atomic
-def person_create(*, actor: Actor, data: Mapping[str, Any], source: str = "") -> Person:
-    require_write(actor)
-    values = _clean_person(actor, data, current=None)
-    _ensure_unique_email(actor, values.get("email", ""))
-    person = Person(workspace=actor.workspace)
-    tags = _apply(person, values)
-    person.stamp(actor, created=True)
-    _save_unique(person, actor, lambda: _ensure_unique_email(actor, person.email))
-    resolved = resolve_tags(actor.workspace, tags or [])
-    person.tags.set(resolved)
-    after = _snapshot(person, PERSON_SNAPSHOT) | {"tags": _tag_names(resolved)}
-    record(
-        actor=actor,
-        action=events.CONTACT_CREATED,
-        obj=person,
-        changes=diff({}, after),
-        source=source,
-    )
-    search_index.index_record(person)
-    return person
-
-
-def _locked(qs, pk):
-    obj = qs.select_for_update().filter(pk=pk).first()
-    if obj is None:
-        raise NotFound("No such record.")
-    return obj
-
-
-@transaction.atomic
-def person_update(
-    *,
-    actor: Actor,
-    person_id,
-    data: Mapping[str, Any],
-    expected_version: int | None = None,
-    source: str = "",
-) -> Person:
-    # Visibility first: another workspace's record is 404 for every role, never 403.
-    person = _locked(Person.objects.visible_to(actor), person_id)
-    require_write(actor)
-    _check_version(person, expected_version)
-    values = _clean_person(actor, data, current=person)
-    if "email" in values:
-        _ensure_unique_email(actor, values["email"], exclude_id=person.pk)
-    old_tags = sorted(t.name for t in person.tags.all())
-    before = _snapshot(person, PERSON_SNAPSHOT) | {"tags": old_tags}
-    tags = _apply(person, values)
-    # Compare the tags the names resolve to: "VIP" names the existing tag "vip", no change.
-    resolved = resolve_tags(actor.workspace, tags) if tags is not None else None
-    new_tags = _tag_names(resolved) if resolved is not None else old_tags
-    after = _snapshot(person, PERSON_SNAPSHOT) | {"tags": new_tags}
-    changes = diff(before, after)
-    if not changes:
-        return person
-    person.version += 1
-    person.stamp(actor)
-    _save_unique(person, actor, lambda: _ensure_unique_email(actor, person.email, person.pk))
-    if resolved is not None and new_tags != old_tags:
-        person.tags.set(resolved)
-    record(actor=actor, action=events.CONTACT_UPDATED, obj=person, changes=changes, source=source)
-    search_index.index_record(person)
-    return person
-
-
-@transaction.atomic
-def person_delete(
-    *, actor: Actor, person_id, expected_version: int | None = None, source: str = ""
-) -> None:
-    person = _locked(Person.objects.visible_to(actor), person_id)
-    require_write(actor)
-    require_delete(actor, person)
-    _check_version(person, expected_version)
-    _soft_delete(person, actor)
-    record(
-        actor=actor,
-        action=events.CONTACT_DELETED,
-        obj=person,
-        changes={"deleted_at": {"before": None, "after": person.deleted_at.isoformat()}},
-        source=source,
-    )
-
-
-def _soft_delete(obj, actor: Actor) -> None:
-    obj.deleted_at = timezone.now()
-    obj.deleted_by = actor.user
-    obj.version += 1
-    obj.stamp(actor)
-    obj.save()
-    search_index.unindex_record(obj)
-
-
 # --- companies ----------------------------------------------------------------------------
 
 COMPANY_SNAPSHOT = (
@@ -369,27 +268,165 @@ def _ensure_unique_domain(actor: Actor, domain: str, exclude_id=None) -> None:
         raise Duplicate("domain", existing, f"A company with the domain {domain} already exists.")
 
 
-@transaction.atomic
-def company_create(*, actor: Actor, data: Mapping[str, Any], source: str = "") -> Company:
+# --- the write steps people and companies share --------------------------------------------
+
+
+def _save_unique(obj, check) -> None:
+    """Saves; a unique-constraint race lost to a concurrent writer becomes the same 409."""
+    try:
+        with transaction.atomic():
+            obj.save()
+    except IntegrityError:
+        check()
+        raise
+
+
+def _locked(qs, pk):
+    obj = qs.select_for_update().filter(pk=pk).first()
+    if obj is None:
+        raise NotFound("No such record.")
+    return obj
+
+
+def _soft_delete(obj, actor: Actor) -> None:
+    obj.deleted_at = timezone.now()
+    obj.deleted_by = actor.user
+    obj.version += 1
+    obj.stamp(actor)
+    obj.save()
+    search_index.unindex_record(obj)
+
+
+@dataclass(frozen=True)
+class _Kind:
+    """What differs between people and companies; the write steps below are shared."""
+
+    model: type[Person] | type[Company]
+    clean: Callable[..., dict]
+    ensure_unique: Callable[..., None]  # (actor, value, exclude_id=None)
+    unique_field: str
+    snapshot: tuple[str, ...]
+    created: EventType
+    updated: EventType
+    deleted: EventType
+
+
+def _create(kind: _Kind, actor: Actor, data: Mapping[str, Any], source: str):
     require_write(actor)
-    values = _clean_company(actor, data, current=None)
-    _ensure_unique_domain(actor, values.get("domain", ""))
-    company = Company(workspace=actor.workspace)
-    tags = _apply(company, values)
-    company.stamp(actor, created=True)
-    _save_unique(company, actor, lambda: _ensure_unique_domain(actor, company.domain))
+    values = kind.clean(actor, data, current=None)
+    kind.ensure_unique(actor, values.get(kind.unique_field, ""))
+    obj = kind.model(workspace=actor.workspace)
+    tags = _apply(obj, values)
+    obj.stamp(actor, created=True)
+    _save_unique(obj, lambda: kind.ensure_unique(actor, getattr(obj, kind.unique_field)))
     resolved = resolve_tags(actor.workspace, tags or [])
-    company.tags.set(resolved)
-    after = _snapshot(company, COMPANY_SNAPSHOT) | {"tags": _tag_names(resolved)}
+    obj.tags.set(resolved)
+    after = _snapshot(obj, kind.snapshot) | {"tags": _tag_names(resolved)}
+    record(actor=actor, action=kind.created, obj=obj, changes=diff({}, after), source=source)
+    search_index.index_record(obj)
+    return obj
+
+
+def _update(
+    kind: _Kind,
+    actor: Actor,
+    pk,
+    data: Mapping[str, Any],
+    expected_version: int | None,
+    source: str,
+):
+    # Visibility first: another workspace's record is 404 for every role, never 403.
+    obj = _locked(kind.model.objects.visible_to(actor), pk)
+    require_write(actor)
+    _check_version(obj, expected_version)
+    values = kind.clean(actor, data, current=obj)
+    if kind.unique_field in values:
+        kind.ensure_unique(actor, values[kind.unique_field], exclude_id=obj.pk)
+    old_tags = sorted(t.name for t in obj.tags.all())
+    before = _snapshot(obj, kind.snapshot) | {"tags": old_tags}
+    tags = _apply(obj, values)
+    # Compare the tags the names resolve to: "VIP" names the existing tag "vip", no change.
+    resolved = resolve_tags(actor.workspace, tags) if tags is not None else None
+    new_tags = _tag_names(resolved) if resolved is not None else old_tags
+    changes = diff(before, _snapshot(obj, kind.snapshot) | {"tags": new_tags})
+    if not changes:
+        return obj
+    obj.version += 1
+    obj.stamp(actor)
+    _save_unique(obj, lambda: kind.ensure_unique(actor, getattr(obj, kind.unique_field), obj.pk))
+    if resolved is not None and new_tags != old_tags:
+        obj.tags.set(resolved)
+    record(actor=actor, action=kind.updated, obj=obj, changes=changes, source=source)
+    search_index.index_record(obj)
+    return obj
+
+
+def _delete(kind: _Kind, actor: Actor, pk, expected_version: int | None, source: str) -> None:
+    obj = _locked(kind.model.objects.visible_to(actor), pk)
+    require_write(actor)
+    require_delete(actor, obj)
+    _check_version(obj, expected_version)
+    _soft_delete(obj, actor)
     record(
         actor=actor,
-        action=events.COMPANY_CREATED,
-        obj=company,
-        changes=diff({}, after),
+        action=kind.deleted,
+        obj=obj,
+        changes={"deleted_at": {"before": None, "after": obj.deleted_at.isoformat()}},
         source=source,
     )
-    search_index.index_record(company)
-    return company
+
+
+# --- the public write path ------------------------------------------------------------------
+
+PERSON = _Kind(
+    model=Person,
+    clean=_clean_person,
+    ensure_unique=_ensure_unique_email,
+    unique_field="email",
+    snapshot=PERSON_SNAPSHOT,
+    created=events.CONTACT_CREATED,
+    updated=events.CONTACT_UPDATED,
+    deleted=events.CONTACT_DELETED,
+)
+COMPANY = _Kind(
+    model=Company,
+    clean=_clean_company,
+    ensure_unique=_ensure_unique_domain,
+    unique_field="domain",
+    snapshot=COMPANY_SNAPSHOT,
+    created=events.COMPANY_CREATED,
+    updated=events.COMPANY_UPDATED,
+    deleted=events.COMPANY_DELETED,
+)
+
+
+@transaction.atomic
+def person_create(*, actor: Actor, data: Mapping[str, Any], source: str = "") -> Person:
+    return _create(PERSON, actor, data, source)
+
+
+@transaction.atomic
+def person_update(
+    *,
+    actor: Actor,
+    person_id,
+    data: Mapping[str, Any],
+    expected_version: int | None = None,
+    source: str = "",
+) -> Person:
+    return _update(PERSON, actor, person_id, data, expected_version, source)
+
+
+@transaction.atomic
+def person_delete(
+    *, actor: Actor, person_id, expected_version: int | None = None, source: str = ""
+) -> None:
+    _delete(PERSON, actor, person_id, expected_version, source)
+
+
+@transaction.atomic
+def company_create(*, actor: Actor, data: Mapping[str, Any], source: str = "") -> Company:
+    return _create(COMPANY, actor, data, source)
 
 
 @transaction.atomic
@@ -401,31 +438,7 @@ def company_update(
     expected_version: int | None = None,
     source: str = "",
 ) -> Company:
-    # Visibility first: another workspace's record is 404 for every role, never 403.
-    company = _locked(Company.objects.visible_to(actor), company_id)
-    require_write(actor)
-    _check_version(company, expected_version)
-    values = _clean_company(actor, data, current=company)
-    if "domain" in values:
-        _ensure_unique_domain(actor, values["domain"], exclude_id=company.pk)
-    old_tags = sorted(t.name for t in company.tags.all())
-    before = _snapshot(company, COMPANY_SNAPSHOT) | {"tags": old_tags}
-    tags = _apply(company, values)
-    # Compare the tags the names resolve to: "VIP" names the existing tag "vip", no change.
-    resolved = resolve_tags(actor.workspace, tags) if tags is not None else None
-    new_tags = _tag_names(resolved) if resolved is not None else old_tags
-    after = _snapshot(company, COMPANY_SNAPSHOT) | {"tags": new_tags}
-    changes = diff(before, after)
-    if not changes:
-        return company
-    company.version += 1
-    company.stamp(actor)
-    _save_unique(company, actor, lambda: _ensure_unique_domain(actor, company.domain, company.pk))
-    if resolved is not None and new_tags != old_tags:
-        company.tags.set(resolved)
-    record(actor=actor, action=events.COMPANY_UPDATED, obj=company, changes=changes, source=source)
-    search_index.index_record(company)
-    return company
+    return _update(COMPANY, actor, company_id, data, expected_version, source)
 
 
 @transaction.atomic
@@ -433,15 +446,4 @@ def company_delete(
     *, actor: Actor, company_id, expected_version: int | None = None, source: str = ""
 ) -> None:
     """Soft-deletes the company; its people stay and keep the link (restorable from the trash)."""
-    company = _locked(Company.objects.visible_to(actor), company_id)
-    require_write(actor)
-    require_delete(actor, company)
-    _check_version(company, expected_version)
-    _soft_delete(company, actor)
-    record(
-        actor=actor,
-        action=events.COMPANY_DELETED,
-        obj=company,
-        changes={"deleted_at": {"before": None, "after": company.deleted_at.isoformat()}},
-        source=source,
-    )
+    _delete(COMPANY, actor, company_id, expected_version, source)
