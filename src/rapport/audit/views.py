@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 from rapport.core.errors import PermissionDenied, ValidationFailed
 from rapport.core.policy import is_admin
 from rapport.tenancy.selectors import member_choices
-from rapport.tenancy.views import actor_of, denied
+from rapport.tenancy.views import actor_of
 from rapport.ui.views import workspace_required
 from rapport.users.forms import NoColon
 
@@ -120,7 +120,7 @@ def _day_start(day: dt.date) -> dt.datetime:
 def audit_log(request: HttpRequest) -> HttpResponse:
     actor = actor_of(request)
     if not is_admin(actor):
-        return denied(request, "Only workspace owners and admins can read the audit log.")
+        raise PermissionDenied("Only workspace owners and admins can read the audit log.")
     form = AuditFilterForm(request.GET or None, workspace=actor.workspace)
     filters: dict[str, Any] = {}
     if form.is_bound and form.is_valid():
@@ -136,8 +136,6 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     cursor_error = ""
     try:
         page = selectors.workspace_log(actor=actor, cursor=cursor, limit=PAGE_SIZE, **filters)
-    except PermissionDenied as exc:
-        return denied(request, exc)
     except ValidationFailed:
         cursor_error = "That page link is out of date; showing the newest entries."
         page = selectors.workspace_log(actor=actor, limit=PAGE_SIZE, **filters)

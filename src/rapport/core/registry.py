@@ -28,7 +28,3 @@ def features_of(model: type[models.Model]) -> frozenset[str]:
 def models_with(feature: str) -> list[type[models.Model]]:
     mixin = FEATURES[feature]
     return [m for m in apps.get_models() if issubclass(m, mixin)]
-
-
-def is_searchable(model: type[models.Model]) -> bool:
-    return callable(getattr(model, "search_document", None))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from .models import SearchEntry
 
 
@@ -35,8 +33,3 @@ def index_record(obj) -> None:
 
 def unindex_record(obj) -> None:
     SearchEntry.objects.filter(object_type=obj._meta.label_lower, object_id=obj.pk).delete()
-
-
-def index_new_records(objs: Iterable, batch_size: int = 5000) -> None:
-    """Bulk path for freshly created records (demo data, benchmarks, imports)."""
-    SearchEntry.objects.bulk_create((_entry(o) for o in objs), batch_size=batch_size)

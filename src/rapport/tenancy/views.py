@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from rapport.core.actors import Actor, Role
 from rapport.core.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from rapport.core.policy import is_admin
-from rapport.ui.views import workspace_required
+from rapport.ui.views import denied, workspace_required
 from rapport.users.forms import NewAccountForm
 from rapport.users.selectors import user_by_email
 
@@ -33,12 +33,6 @@ MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 def actor_of(request: HttpRequest) -> Actor:
     """The actor WorkspaceMiddleware put on the request (set whenever workspace_required ran)."""
     return request.actor  # type: ignore[attr-defined]
-
-
-def denied(request: HttpRequest, exc: PermissionDenied | str) -> HttpResponse:
-    """A clear 403 page naming what the role may not do."""
-    message = exc if isinstance(exc, str) else exc.detail
-    return render(request, "tenancy/denied.html", {"message": message}, status=403)
 
 
 def apply_errors(form, exc: DomainError) -> None:
@@ -135,8 +129,6 @@ def settings_view(request: HttpRequest) -> HttpResponse:
                 members_can_delete_any=form.cleaned_data["members_can_delete_any"],
                 default_region=form.cleaned_data["default_region"],
             )
-        except PermissionDenied as exc:
-            return denied(request, exc)
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:
@@ -156,10 +148,6 @@ def member_role(request: HttpRequest, membership_id: uuid.UUID) -> HttpResponse:
         m = services.member_change_role(
             actor=actor_of(request), membership_id=membership_id, role=form.cleaned_data["role"]
         )
-    except PermissionDenied as exc:
-        return denied(request, exc)
-    except NotFound:
-        raise Http404("No such member.")
     except ValidationFailed as exc:
         messages.error(request, "; ".join(e.message for e in exc.errors) or exc.detail)
     else:
@@ -172,10 +160,6 @@ def member_role(request: HttpRequest, membership_id: uuid.UUID) -> HttpResponse:
 def member_remove(request: HttpRequest, membership_id: uuid.UUID) -> HttpResponse:
     try:
         services.member_remove(actor=actor_of(request), membership_id=membership_id)
-    except PermissionDenied as exc:
-        return denied(request, exc)
-    except NotFound:
-        raise Http404("No such member.")
     except ValidationFailed as exc:
         messages.error(request, "; ".join(e.message for e in exc.errors) or exc.detail)
     else:
@@ -201,9 +185,7 @@ def invite(request: HttpRequest) -> HttpResponse:
                 role=form.cleaned_data["role"],
                 accept_url_template=_accept_url_template(request),
             )
-        except PermissionDenied as exc:
-            return denied(request, exc)
-        except DomainError as exc:
+        except ValidationFailed as exc:
             apply_errors(form, exc)
         else:
             messages.success(request, f"Invitation sent to {inv.email}.")
@@ -214,12 +196,7 @@ def invite(request: HttpRequest) -> HttpResponse:
 @require_POST
 @workspace_required
 def invitation_revoke(request: HttpRequest, invitation_id: uuid.UUID) -> HttpResponse:
-    try:
-        services.invitation_revoke(actor=actor_of(request), invitation_id=invitation_id)
-    except PermissionDenied as exc:
-        return denied(request, exc)
-    except NotFound:
-        raise Http404("No such pending invitation.")
+    services.invitation_revoke(actor=actor_of(request), invitation_id=invitation_id)
     messages.success(request, "Invitation revoked: its link no longer works.")
     return redirect("tenancy:settings")
 

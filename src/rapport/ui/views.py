@@ -50,9 +50,15 @@ def workspace_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
         except NotFound:
             raise Http404("Not found")  # missing and forbidden look the same
         except PermissionDenied as exc:
-            return render(request, "ui/403.html", {"message": exc.detail}, status=403)
+            return denied(request, exc)
 
     return wrapper
+
+
+def denied(request: HttpRequest, exc: PermissionDenied | str) -> HttpResponse:
+    """The 403 page: what the role may not do, and who can change the role."""
+    message = exc if isinstance(exc, str) else exc.detail
+    return render(request, "ui/403.html", {"message": message}, status=403)
 
 
 def _user_zone(user) -> zoneinfo.ZoneInfo | None:

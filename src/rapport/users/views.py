@@ -8,15 +8,15 @@ import uuid
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rapport.audit import events
-from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed
+from rapport.core.errors import ValidationFailed
 from rapport.core.policy import is_admin
-from rapport.tenancy.views import actor_of, apply_errors, denied
+from rapport.tenancy.views import actor_of, apply_errors
 from rapport.ui.views import workspace_required
 
 from . import selectors, services
@@ -108,8 +108,6 @@ def tokens(request: HttpRequest) -> HttpResponse:
             token, raw = services.token_create(
                 actor=actor_of(request), name=form.cleaned_data["name"]
             )
-        except PermissionDenied as exc:
-            return denied(request, exc)
         except ValidationFailed as exc:
             apply_errors(form, exc)
         else:
@@ -123,11 +121,6 @@ def tokens(request: HttpRequest) -> HttpResponse:
 @require_POST
 @workspace_required
 def token_revoke(request: HttpRequest, token_id: uuid.UUID) -> HttpResponse:
-    try:
-        token = services.token_revoke(actor=actor_of(request), token_id=token_id)
-    except PermissionDenied as exc:
-        return denied(request, exc)
-    except NotFound:
-        raise Http404("No such token.")
+    token = services.token_revoke(actor=actor_of(request), token_id=token_id)
     messages.success(request, f"Token “{token.name}” revoked: it no longer works.")
     return redirect("tenancy:tokens")

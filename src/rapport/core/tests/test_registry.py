@@ -1,6 +1,6 @@
 from rapport.contacts.models import Company, Person
 from rapport.core.models import Tag
-from rapport.core.registry import features_of, is_searchable, models_with
+from rapport.core.registry import features_of, models_with
 
 
 def test_people_and_companies_declare_every_record_feature():
@@ -13,4 +13,3 @@ def test_people_and_companies_declare_every_record_feature():
 def test_models_with_a_feature_are_found_across_apps():
     soft = models_with("soft_delete")
     assert Person in soft and Company in soft and Tag not in soft
-    assert is_searchable(Person) and not is_searchable(Tag)
