@@ -200,6 +200,46 @@ API_RATE_LIMIT = env.str("RAPPORT_API_RATE_LIMIT", default="1200/m")
 NINJA_PAGINATION_MAX_LIMIT = 500
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
+# --- background work (Celery) -----------------------------------------------------------------
+# The embedded default needs no broker server: kombu's filesystem transport keeps the queue in
+# ./var/broker. Production sets RAPPORT_CELERY_BROKER_URL to redis:// or amqp://.
+CELERY_BROKER_URL = env.str("RAPPORT_CELERY_BROKER_URL", default="filesystem://")
+EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("filesystem://")
+if EMBEDDED_BROKER:
+    _queue_dir = DATA_DIR / "broker"
+    for _sub in ("queue", "processed"):
+        (_queue_dir / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir / "queue"),
+        "data_folder_out": str(_queue_dir / "queue"),
+        "processed_folder": str(_queue_dir / "processed"),
+        "store_processed": False,
+    }
+else:
+    # A message whose worker died unacknowledged comes back after this many seconds.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env.int("RAPPORT_CELERY_VISIBILITY_TIMEOUT", default=3600)
+    }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Progress and results live in Rapport's own job rows, not in a result backend.
+CELERY_TASK_IGNORE_RESULT = True
+# Acknowledge after the work, and requeue when a worker process dies: jobs are resumable
+# (they checkpoint in the database), so running one again never repeats finished work.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = env.bool("RAPPORT_CELERY_EAGER", default=False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# Scheduled work (beat). Each entry names a task in an app's tasks.py.
+CELERY_BEAT_SCHEDULE: dict = {
+    # Background jobs whose worker died (no heartbeat) are queued again and resume.
+    "resume-stalled-jobs": {"task": "rapport.core.tasks.resume_stalled_jobs", "schedule": 60.0},
+}
+# A running job that has not reported progress for this long is considered abandoned.
+JOB_STALL_SECONDS = env.int("RAPPORT_JOB_STALL_SECONDS", default=120)
+CELERY_TIMEZONE = "UTC"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

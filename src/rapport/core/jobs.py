@@ -1,0 +1,84 @@
+"""Running ``BackgroundJob`` rows on Celery: enqueue after commit, claim, heartbeat, resume.
+
+A job is enqueued only once the transaction that created it commits (DESIGN: side effects after
+commit). A worker *claims* it before working: the claim is a row lock plus a status check, so a
+redelivered message for a job another live worker is running, or one already finished, is a
+no-op. Work is checkpointed by the job's own code in the same transaction as the rows it wrote,
+which is what makes a resumed job continue without repeating anything.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.apps import apps
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .models import BackgroundJob, JobStatus
+
+log = logging.getLogger(__name__)
+
+
+def enqueue(job: BackgroundJob) -> None:
+    """Sends the job's task once the current transaction commits (at once outside one)."""
+    from celery import current_app
+
+    name, pk = job.task_name, str(job.pk)
+    transaction.on_commit(lambda: current_app.send_task(name, args=[pk]))
+
+
+def claim(model: type[BackgroundJob], job_id) -> BackgroundJob | None:
+    """Marks the job running for this worker; None when it is finished or alive elsewhere."""
+    stall = timezone.now() - dt.timedelta(seconds=settings.JOB_STALL_SECONDS)
+    with transaction.atomic():
+        job = model.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.is_finished:
+            return None
+        if job.status == JobStatus.RUNNING and job.heartbeat_at and job.heartbeat_at > stall:
+            return None  # another worker is on it
+        now = timezone.now()
+        job.status = JobStatus.RUNNING
+        job.started_at = job.started_at or now
+        job.heartbeat_at = now
+        job.attempts += 1
+        job.save(update_fields=["status", "started_at", "heartbeat_at", "attempts"])
+        return job
+
+
+def checkpoint(job: BackgroundJob, **fields) -> None:
+    """Saves progress and the heartbeat; call inside the transaction that did the work."""
+    job.heartbeat_at = timezone.now()
+    for name, value in fields.items():
+        setattr(job, name, value)
+    job.save(update_fields=["heartbeat_at", *fields])
+
+
+def finish(job: BackgroundJob, status: str = JobStatus.SUCCEEDED, error: str = "") -> None:
+    job.status = status
+    job.error = error
+    job.finished_at = timezone.now()
+    job.heartbeat_at = job.finished_at
+    job.save(update_fields=["status", "error", "finished_at", "heartbeat_at"])
+
+
+def job_models() -> list[type[BackgroundJob]]:
+    return [m for m in apps.get_models() if issubclass(m, BackgroundJob)]
+
+
+def resume_stalled() -> int:
+    """Queues again every job whose worker stopped reporting; answers how many."""
+    from celery import current_app
+
+    stall = timezone.now() - dt.timedelta(seconds=settings.JOB_STALL_SECONDS)
+    resumed = 0
+    for model in job_models():
+        stalled = model.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stall)
+        lost = model.objects.filter(status=JobStatus.QUEUED, created_at__lt=stall)
+        for pk in [*stalled.values_list("pk", flat=True), *lost.values_list("pk", flat=True)]:
+            log.warning("resuming stalled %s %s", model._meta.label, pk)
+            current_app.send_task(model.task_name, args=[str(pk)])
+            resumed += 1
+    return resumed
