@@ -65,7 +65,7 @@ class Command(BaseCommand):
 
     def _supervise(self, commands: list[list[str]]) -> None:
         """Runs the processes together; when one stops or we are told to stop, stops them all."""
-        children = [subprocess.Popen(argv) for argv in commands]  # noqa: S603 (fixed argv)
+        children = [subprocess.Popen(argv) for argv in commands]
 
         def stop(*_):
             for child in children:
