@@ -75,8 +75,9 @@ def resume_stalled() -> int:
     stall = timezone.now() - dt.timedelta(seconds=settings.JOB_STALL_SECONDS)
     resumed = 0
     for model in job_models():
-        stalled = model.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=stall)
-        lost = model.objects.filter(status=JobStatus.QUEUED, created_at__lt=stall)
+        # (keyword dicts: mypy's Django plugin cannot see fields declared on an abstract base)
+        stalled = model.objects.filter(**{"status": JobStatus.RUNNING, "heartbeat_at__lt": stall})
+        lost = model.objects.filter(**{"status": JobStatus.QUEUED, "created_at__lt": stall})
         for pk in [*stalled.values_list("pk", flat=True), *lost.values_list("pk", flat=True)]:
             log.warning("resuming stalled %s %s", model._meta.label, pk)
             current_app.send_task(model.task_name, args=[str(pk)])
