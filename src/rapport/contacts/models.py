@@ -48,6 +48,8 @@ class Record(
     """What people and companies share: owner, phone, address, tags, custom fields."""
 
     phone = models.CharField(max_length=32, blank=True)  # E.164
+    # The record's id in the system it was imported from: imports upsert on it.
+    external_id = models.CharField(max_length=255, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -82,6 +84,11 @@ class Company(Record):
                 fields=["workspace", "domain"],
                 condition=Q(deleted_at__isnull=True) & ~Q(domain=""),
                 name="contacts_company_unique_domain",
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "external_id"],
+                condition=Q(deleted_at__isnull=True) & ~Q(external_id=""),
+                name="contacts_company_unique_external_id",
             ),
         ]
         indexes = [
@@ -121,6 +128,11 @@ class Person(Record):
                 fields=["workspace", "email"],
                 condition=Q(deleted_at__isnull=True) & ~Q(email=""),
                 name="contacts_person_unique_email",
+            ),
+            models.UniqueConstraint(
+                fields=["workspace", "external_id"],
+                condition=Q(deleted_at__isnull=True) & ~Q(external_id=""),
+                name="contacts_person_unique_external_id",
             ),
         ]
         indexes = [

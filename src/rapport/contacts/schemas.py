@@ -39,6 +39,9 @@ class _RecordIn(StrictSchema):
     owner: uuid.UUID | None = Field(None, description="A member's user id")
     tags: list[str] | None = None
     address: AddressIn | None = None
+    external_id: str | None = Field(
+        None, max_length=255, description="Its id in another system; unique in the workspace"
+    )
     custom: dict[str, Any] | None = Field(
         None, description="Values of the workspace's custom fields, by field key"
     )
@@ -68,6 +71,7 @@ class _RecordOut(Schema):
     owner: uuid.UUID | None
     tags: list[str]
     address: AddressOut
+    external_id: str
     custom: dict[str, Any]
     created_at: dt.datetime
     updated_at: dt.datetime

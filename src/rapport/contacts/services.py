@@ -73,6 +73,8 @@ def _clean_common(
         c.take("phone", clean_phone, data["phone"], region=ws.default_region)
     if "owner" in data:
         c.take("owner_id", _clean_owner, ws, data["owner"])
+    if "external_id" in data:
+        c.take("external_id", clean_text, data["external_id"], field="external_id", max_length=255)
     if "tags" in data:
         c.take("tags", clean_tags, data["tags"])
     if "custom" in data:
@@ -153,6 +155,7 @@ PERSON_SNAPSHOT = (
     "owner_id",
     "lifecycle_stage",
     "source",
+    "external_id",
     "custom",
 )
 
@@ -220,6 +223,7 @@ COMPANY_SNAPSHOT = (
     "annual_revenue_currency",
     "phone",
     "owner_id",
+    "external_id",
     "custom",
 )
 
@@ -271,6 +275,17 @@ def _ensure_unique_domain(actor: Actor, domain: str, exclude_id=None) -> None:
 # --- the write steps people and companies share --------------------------------------------
 
 
+def _ensure_unique_external_id(kind: _Kind, actor: Actor, external_id: str, exclude_id=None):
+    if not external_id:
+        return
+    clash = kind.model.objects.visible_to(actor).filter(external_id=external_id)
+    existing = clash.exclude(pk=exclude_id).values_list("pk", flat=True).first()
+    if existing:
+        raise Duplicate(
+            "external_id", existing, f"A record with the external id {external_id} already exists."
+        )
+
+
 def _save_unique(obj, check) -> None:
     """Saves; a unique-constraint race lost to a concurrent writer becomes the same 409."""
     try:
@@ -315,6 +330,7 @@ def _create(kind: _Kind, actor: Actor, data: Mapping[str, Any], source: str):
     require_write(actor)
     values = kind.clean(actor, data, current=None)
     kind.ensure_unique(actor, values.get(kind.unique_field, ""))
+    _ensure_unique_external_id(kind, actor, values.get("external_id", ""))
     obj = kind.model(workspace=actor.workspace)
     tags = _apply(obj, values)
     obj.stamp(actor, created=True)
@@ -342,6 +358,8 @@ def _update(
     values = kind.clean(actor, data, current=obj)
     if kind.unique_field in values:
         kind.ensure_unique(actor, values[kind.unique_field], exclude_id=obj.pk)
+    if values.get("external_id"):
+        _ensure_unique_external_id(kind, actor, values["external_id"], exclude_id=obj.pk)
     old_tags = sorted(t.name for t in obj.tags.all())
     before = _snapshot(obj, kind.snapshot) | {"tags": old_tags}
     tags = _apply(obj, values)
