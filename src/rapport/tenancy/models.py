@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
@@ -23,10 +24,20 @@ class Workspace(models.Model):
     members_can_delete_any = models.BooleanField(
         default=False, help_text="Members may delete records they neither own nor created."
     )
+    # Deleted records stay in the trash this many days, then the daily purge removes them.
+    trash_retention_days = models.PositiveIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(trash_retention_days__gte=1, trash_retention_days__lte=3650),
+                name="tenancy_workspace_trash_retention_range",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -33,6 +33,7 @@ CONTACT_FIELDS = {
     "source",
     "tags",
     "address",
+    "external_id",  # beyond DESIGN's list: the id in the system a record was imported from
     "custom",
     "created_at",
     "updated_at",
@@ -49,6 +50,7 @@ COMPANY_FIELDS = {
     "address",
     "owner",
     "tags",
+    "external_id",
     "custom",
     "created_at",
     "updated_at",
