@@ -9,12 +9,14 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any
 
 import orjson
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import CharField, DateTimeField, Q, QuerySet, TextField
+from django.db.models import CharField, DateTimeField, F, Q, QuerySet, TextField
 
 from .errors import ValidationFailed
 
@@ -23,19 +25,35 @@ from .errors import ValidationFailed
 class Sort:
     field: str
     descending: bool
+    # A sort on a computed, nullable value (a custom field): the SQL expression, and how its
+    # value goes into a cursor and comes back checked. Rows without a value come last.
+    expression: Any = dc_field(default=None, compare=False)
+    to_cursor: Callable[[Any], Any] | None = dc_field(default=None, compare=False)
+    from_cursor: Callable[[Any], Any] | None = dc_field(default=None, compare=False)
 
     @property
     def token(self) -> str:
         return ("-" if self.descending else "") + self.field
 
-    def order_by(self) -> list[str]:
+    def order_by(self) -> list[Any]:
+        if self.expression is not None:
+            value = F(SORT_VALUE)
+            ordered = value.desc(nulls_last=True) if self.descending else value.asc(nulls_last=True)
+            return [ordered, "-id" if self.descending else "id"]
         prefix = "-" if self.descending else ""
         return [prefix + self.field, prefix + "id"]
 
 
-def sort_pattern(allowed: tuple[str, ...]) -> str:
-    """The regular expression a ``?sort=`` value matches (declared in the OpenAPI)."""
-    return f"^-?({'|'.join(allowed)})$"
+SORT_VALUE = "_sort_value"  # the annotation an expression sort orders by
+
+
+CUSTOM_SORT = r"custom\.[a-z][a-z0-9_]{0,49}"
+
+
+def sort_pattern(allowed: tuple[str, ...], *, custom: bool = False) -> str:
+    """The regular expression a ``?sort=`` value matches (declared in the OpenAPI);
+    ``custom`` admits ``custom.<key>`` (a sortable custom field)."""
+    return f"^-?({'|'.join([*allowed, CUSTOM_SORT] if custom else allowed)})$"
 
 
 def parse_sort(value: str | None, allowed: tuple[str, ...], default: str) -> Sort:
@@ -116,19 +134,57 @@ class Page:
     next_cursor: str | None
 
 
-def keyset_page(qs: QuerySet, *, sort: Sort, cursor: str | None, limit: int) -> Page:
+def after_cursor(qs: QuerySet, *, sort: Sort, cursor: str) -> QuerySet:
+    """``qs`` narrowed to the rows after ``cursor``, with the same conditions as
+    ``keyset_page`` (for selectors that merge pages of several tables)."""
+    value, pk = decode_cursor(cursor, sort)
+    value = _cursor_value(qs, sort, value)
+    op = "lt" if sort.descending else "gt"
+    # (field, id) after the cursor. The redundant ``field <= value`` (>= ascending) lets
+    # the planner seek the (workspace, field, id) index to the cursor: with bound
+    # parameters neither SQLite nor PostgreSQL turn the OR alone into an index range, and
+    # a page deep in the table would scan every row before it (see docs/performance.md).
+    return qs.filter(
+        Q(**{f"{sort.field}__{op}e": value}),
+        Q(**{f"{sort.field}__{op}": value}) | Q(**{sort.field: value, f"pk__{op}": pk}),
+    )
+
+
+def _expression_page(qs: QuerySet, *, sort: Sort, cursor: str | None, limit: int) -> Page:
+    """Keyset over a nullable computed value, NULLs last in both directions."""
+    qs = qs.annotate(**{SORT_VALUE: sort.expression})
     if cursor:
-        value, pk = decode_cursor(cursor, sort)
-        value = _cursor_value(qs, sort, value)
+        raw, pk = decode_cursor(cursor, sort)
         op = "lt" if sort.descending else "gt"
-        # (field, id) after the cursor. The redundant ``field <= value`` (>= ascending) lets
-        # the planner seek the (workspace, field, id) index to the cursor: with bound
-        # parameters neither SQLite nor PostgreSQL turn the OR alone into an index range, and
-        # a page deep in the table would scan every row before it (see docs/performance.md).
-        qs = qs.filter(
-            Q(**{f"{sort.field}__{op}e": value}),
-            Q(**{f"{sort.field}__{op}": value}) | Q(**{sort.field: value, f"pk__{op}": pk}),
-        )
+        if raw is None:
+            qs = qs.filter(**{f"{SORT_VALUE}__isnull": True, f"pk__{op}": pk})
+        else:
+            try:
+                value = sort.from_cursor(raw) if sort.from_cursor else raw
+            except Exception:
+                raise _invalid_cursor()
+            qs = qs.filter(
+                Q(**{f"{SORT_VALUE}__{op}": value})
+                | Q(**{SORT_VALUE: value, f"pk__{op}": pk})
+                | Q(**{f"{SORT_VALUE}__isnull": True})
+            )
+    rows = list(qs.order_by(*sort.order_by())[: limit + 1])
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        value = getattr(last, SORT_VALUE)
+        if value is not None and sort.to_cursor:
+            value = sort.to_cursor(value)
+        payload = [sort.token, _encode_value(value), str(last.pk)]
+        next_cursor = base64.urlsafe_b64encode(orjson.dumps(payload)).decode().rstrip("=")
+    return Page(rows=rows[:limit], next_cursor=next_cursor)
+
+
+def keyset_page(qs: QuerySet, *, sort: Sort, cursor: str | None, limit: int) -> Page:
+    if sort.expression is not None:
+        return _expression_page(qs, sort=sort, cursor=cursor, limit=limit)
+    if cursor:
+        qs = after_cursor(qs, sort=sort, cursor=cursor)
     rows = list(qs.order_by(*sort.order_by())[: limit + 1])
     next_cursor = encode_cursor(sort, rows[limit - 1]) if len(rows) > limit else None
     return Page(rows=rows[:limit], next_cursor=next_cursor)
