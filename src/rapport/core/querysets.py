@@ -25,3 +25,11 @@ class WorkspaceQuerySet(models.QuerySet):
         if hasattr(self.model, "deleted_at"):
             qs = qs.filter(deleted_at__isnull=True)
         return qs
+
+    def in_trash_of(self, actor: Actor) -> WorkspaceQuerySet:
+        """Soft-deleted rows of the actor's workspace: the trash (restore, purge, its list).
+
+        The counterpart of ``visible_to`` for deleted rows; record-level sharing narrows it in
+        the same way when it arrives.
+        """
+        return self.filter(workspace=actor.workspace, deleted_at__isnull=False)

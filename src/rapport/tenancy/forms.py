@@ -47,6 +47,16 @@ class WorkspaceForm(NoColon, forms.Form):
         label="Default phone region",
         help_text="Phone numbers typed without a country code are read as numbers of this country.",
     )
+    trash_retention_days = forms.IntegerField(
+        label="Keep deleted records (days)",
+        required=False,  # blank: unchanged
+        min_value=1,
+        max_value=3650,
+        help_text=(
+            "Deleted people and companies stay in the trash this long, then they are deleted "
+            "for good by a daily job. Shortening it removes older records at the next run."
+        ),
+    )
 
     def __init__(self, *args, editable: bool = True, **kwargs):
         super().__init__(*args, **kwargs)

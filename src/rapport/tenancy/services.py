@@ -80,6 +80,7 @@ def workspace_update(
     name: str | None = None,
     members_can_delete_any: bool | None = None,
     default_region: str | None = None,
+    trash_retention_days: int | None = None,
 ) -> Workspace:
     require_admin(actor)
     ws = Workspace.objects.select_for_update().get(pk=actor.workspace.pk)
@@ -87,6 +88,7 @@ def workspace_update(
         "name": ws.name,
         "members_can_delete_any": ws.members_can_delete_any,
         "default_region": ws.default_region,
+        "trash_retention_days": ws.trash_retention_days,
     }
     if name is not None:
         if not name.strip():
@@ -101,11 +103,18 @@ def workspace_update(
         if region not in phonenumbers.SUPPORTED_REGIONS:
             raise ValidationFailed.one("default_region", "Use a country code such as US or DE.")
         ws.default_region = region
+    if trash_retention_days is not None:
+        if isinstance(trash_retention_days, bool) or not 1 <= trash_retention_days <= 3650:
+            raise ValidationFailed.one(
+                "trash_retention_days", "Keep deleted records between 1 and 3650 days."
+            )
+        ws.trash_retention_days = trash_retention_days
     ws.save()
     after = {
         "name": ws.name,
         "members_can_delete_any": ws.members_can_delete_any,
         "default_region": ws.default_region,
+        "trash_retention_days": ws.trash_retention_days,
     }
     from rapport.audit.services import diff
 

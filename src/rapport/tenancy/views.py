@@ -78,6 +78,7 @@ def _workspace_form(actor: Actor, data=None) -> WorkspaceForm:
         "name": ws.name,
         "members_can_delete_any": ws.members_can_delete_any,
         "default_region": ws.default_region,
+        "trash_retention_days": ws.trash_retention_days,
     }
     return WorkspaceForm(data, initial=initial, editable=is_admin(actor))
 
@@ -128,6 +129,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
                 name=form.cleaned_data["name"],
                 members_can_delete_any=form.cleaned_data["members_can_delete_any"],
                 default_region=form.cleaned_data["default_region"],
+                trash_retention_days=form.cleaned_data["trash_retention_days"],
             )
         except ValidationFailed as exc:
             apply_errors(form, exc)
