@@ -14,6 +14,7 @@ import pycountry
 from email_validator import EmailNotValidError, validate_email
 from moneyed import get_currency
 
+from .context import memo
 from .errors import ValidationFailed
 
 # C0 controls other than tab/newline would corrupt exports and terminals.
@@ -67,11 +68,19 @@ def clean_email(value: Any, *, field: str = "email") -> str:
     value = clean_text(value, field=field, max_length=254)
     if not value:
         return ""
+    # An import checks a row's email twice (to match the record, then to clean the row):
+    # inside a batch the answer is remembered.
+    outcome = memo(("email", value), lambda: _validated_email(value))
+    if isinstance(outcome, EmailNotValidError):
+        raise ValidationFailed.one(field, f"Not a valid email address: {outcome}")
+    return outcome
+
+
+def _validated_email(value: str) -> str | EmailNotValidError:
     try:
-        result = validate_email(value, check_deliverability=False)
+        return validate_email(value, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise ValidationFailed.one(field, f"Not a valid email address: {exc}")
-    return result.normalized.lower()
+        return exc
 
 
 def clean_phone(value: Any, *, field: str = "phone", region: str = "US") -> str:

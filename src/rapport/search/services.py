@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from rapport.core.bulk import insert_many
+
 from .models import SearchEntry
 
 
@@ -33,3 +35,18 @@ def index_record(obj) -> None:
 
 def unindex_record(obj) -> None:
     SearchEntry.objects.filter(object_type=obj._meta.label_lower, object_id=obj.pk).delete()
+
+
+def index_records(objs) -> None:
+    """``index_record`` for many records of one type: one DELETE and one bulk INSERT."""
+    objs = list(objs)
+    if not objs:
+        return
+    object_type = objs[0]._meta.label_lower
+    SearchEntry.objects.filter(object_type=object_type, object_id__in=[o.pk for o in objs]).delete()
+    insert_many(SearchEntry, [_entry(o) for o in objs])
+
+
+def unindex_ids(object_type: str, ids) -> None:
+    """Removes the entries of many records of one type (records deleted for good)."""
+    SearchEntry.objects.filter(object_type=object_type, object_id__in=list(ids)).delete()

@@ -1,0 +1,565 @@
+"""Imports: upload -> mapping -> preview -> dry run -> run (in a worker) -> report -> undo.
+
+Every row reaches the database through ``contacts.batch.write_batch``, which cleans it with the
+same functions as a single create or update. The run is resumable: each chunk of rows is
+written in one transaction together with the job's checkpoint (rows done, counters, the rows
+it could not write), so a worker killed mid-chunk leaves nothing of that chunk behind, and the
+job resumed by another worker starts exactly after the last chunk that committed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.utils import timezone
+
+from rapport.audit.services import record
+from rapport.contacts import batch
+from rapport.contacts.batch import BatchRow, ImportMode, RowResult
+from rapport.core import jobs
+from rapport.core.actors import Actor, ActorKind, Role
+from rapport.core.errors import FieldError, NotFound, ValidationFailed
+from rapport.core.models import JobStatus
+from rapport.core.policy import require_write
+from rapport.tenancy.models import Membership
+
+from . import events, mapping, readers
+from .models import ImportedRecord, ImportIssue, ImportJob, ImportMapping, ObjectType
+
+MAX_ISSUES = 100_000  # a file of nothing but errors still gets a bounded report
+_CELL_REPORT_CHARS = 200
+
+
+def _job(actor: Actor, job_id, *, lock: bool = False) -> ImportJob:
+    qs = ImportJob.objects.visible_to(actor)
+    if lock:
+        qs = qs.select_for_update()
+    job = qs.filter(pk=job_id).first()
+    if job is None:
+        raise NotFound("No such import.")
+    return job
+
+
+# --- upload and mapping -----------------------------------------------------------------------
+
+
+def import_upload(
+    *,
+    actor: Actor,
+    upload: UploadedFile,
+    object_type: str,
+    template_id=None,
+) -> ImportJob:
+    """Stores the file, reads its header and first rows and guesses the mapping."""
+    require_write(actor)
+    if object_type not in ObjectType.values:
+        raise ValidationFailed.one("object_type", "Choose people or companies.")
+    if upload.size is not None and upload.size > settings.IMPORT_MAX_BYTES:
+        raise ValidationFailed.one(
+            "file", f"The file is larger than {settings.IMPORT_MAX_BYTES // 2**20:,} MB."
+        )
+    saved = _template(actor, template_id, object_type) if template_id else None
+    upload.seek(0)
+    sniffed = readers.sniff(upload.file, upload.name or "")  # type: ignore[arg-type]
+    upload.seek(0)
+    if sniffed.file_format == "vcard" and object_type != ObjectType.PERSON:
+        raise ValidationFailed.one("file", "vCard files hold people; import them as people.")
+    targets = mapping.targets_for(actor.workspace, object_type)
+    guessed = mapping.guess(sniffed.headers, targets, saved.columns if saved else None)
+    with transaction.atomic():
+        job = ImportJob(
+            workspace=actor.workspace,
+            status=JobStatus.DRAFT,
+            object_type=object_type,
+            file_name=(upload.name or "upload")[-255:],
+            file_size=upload.size or 0,
+            file_format=sniffed.file_format,
+            encoding=sniffed.encoding,
+            delimiter=sniffed.delimiter,
+            headers=sniffed.headers,
+            sample=[[c[:_CELL_REPORT_CHARS] for c in row] for row in sniffed.sample],
+            mapping=guessed,
+            match_on=_default_match(object_type, guessed),
+            total=sniffed.estimated_rows,
+            created_by=actor.user,
+            created_by_kind=actor.kind.value,
+        )
+        job.file.save("source", upload, save=False)
+        job.save()
+    return job
+
+
+def _default_match(object_type: str, columns: dict[str, str]) -> str:
+    mapped = set(columns.values())
+    preferred = ("email", "external_id") if object_type == "person" else ("domain", "external_id")
+    return next((key for key in preferred if key in mapped), "")
+
+
+def _template(actor: Actor, template_id, object_type: str) -> ImportMapping:
+    template = (
+        ImportMapping.objects.visible_to(actor)
+        .filter(pk=template_id, object_type=object_type)
+        .first()
+    )
+    if template is None:
+        raise ValidationFailed.one("template", "No such mapping template for this kind of record.")
+    return template
+
+
+def import_configure(
+    *,
+    actor: Actor,
+    job_id,
+    columns: dict[str, str],
+    mode: str = ImportMode.UPSERT,
+    match_on: str = "",
+    create_companies: bool = True,
+    save_as: str = "",
+) -> ImportJob:
+    """Sets the mapping and options of an import that has not started."""
+    with transaction.atomic():
+        job = _job(actor, job_id, lock=True)
+        require_write(actor)
+        if job.status != JobStatus.DRAFT and not (job.dry_run and job.is_finished):
+            raise ValidationFailed.one("status", "This import has already run.")
+        errors: list[FieldError] = []
+        targets = {t.key for t in mapping.targets_for(actor.workspace, job.object_type)}
+        clean: dict[str, str] = {}
+        used: dict[str, str] = {}
+        for index_text, target in columns.items():
+            if not target:
+                continue
+            if not str(index_text).isdigit() or int(index_text) >= len(job.headers):
+                errors.append(FieldError(f"mapping.{index_text}", "No such column."))
+            elif target not in targets:
+                errors.append(FieldError(f"mapping.{index_text}", f"Unknown field {target!r}."))
+            elif target in used:
+                errors.append(
+                    FieldError(
+                        f"mapping.{index_text}",
+                        f"Already filled from the column {job.headers[int(used[target])]!r}.",
+                    )
+                )
+            else:
+                clean[str(int(index_text))] = target
+                used[target] = str(int(index_text))
+        if mode not in ImportMode.values:
+            errors.append(FieldError("mode", "Choose create, update or upsert."))
+        allowed_match = {k for k, _ in mapping.MATCH_CHOICES[job.object_type]}
+        if match_on not in allowed_match:
+            errors.append(FieldError("match_on", "Not a field records can be matched on."))
+        elif match_on and match_on not in used:
+            errors.append(FieldError("match_on", f"Map a column to {match_on} to match on it."))
+        elif not match_on and mode != ImportMode.CREATE:
+            errors.append(
+                FieldError("match_on", "Updating existing records needs a field to match them on.")
+            )
+        needed = {"person": {"first_name", "last_name", "full_name", "email"}, "company": {"name"}}
+        if mode != ImportMode.UPDATE and not (needed[job.object_type] & set(used)):
+            what = "a name or an email" if job.object_type == "person" else "the name"
+            errors.append(FieldError("mapping", f"Map at least one column to {what}."))
+        if errors:
+            raise ValidationFailed("The mapping is not complete.", errors)
+        job.mapping = clean
+        job.mode = mode
+        job.match_on = match_on
+        job.create_companies = create_companies
+        job.save(update_fields=["mapping", "mode", "match_on", "create_companies"])
+        if save_as.strip():
+            mapping_template_save(
+                actor=actor,
+                name=save_as,
+                object_type=job.object_type,
+                columns={job.headers[int(i)]: t for i, t in clean.items()},
+            )
+    return job
+
+
+def mapping_template_save(
+    *, actor: Actor, name: str, object_type: str, columns: dict[str, str]
+) -> ImportMapping:
+    require_write(actor)
+    name = " ".join(name.split())[:100]
+    if not name:
+        raise ValidationFailed.one("save_as", "Give the template a name.")
+    template, _ = ImportMapping.objects.update_or_create(
+        workspace=actor.workspace,
+        object_type=object_type,
+        name=name,
+        defaults={"columns": columns, "created_by": actor.user},
+    )
+    return template
+
+
+# --- reading the file as data -----------------------------------------------------------------
+
+
+class _Rows:
+    """The job's file as (line, cells, converted data), skipping the header."""
+
+    def __init__(self, actor: Actor, job: ImportJob):
+        self.job = job
+        self.members = {
+            email.lower(): uid
+            for email, uid in Membership.objects.filter(workspace=job.workspace).values_list(
+                "user__email", "user_id"
+            )
+        }
+        self.custom_types = _custom_types(job.workspace, job.object_type)
+
+    @contextlib.contextmanager
+    def open(self, skip: int = 0) -> Iterator[Iterator[tuple[int, list[str], mapping.Converted]]]:
+        sniffed = readers.Sniffed(
+            self.job.file_format, encoding=self.job.encoding, delimiter=self.job.delimiter
+        )
+        with self.job.file.open("rb") as raw:
+            rows = readers.iter_rows(raw, sniffed)
+            next(rows, None)  # the header
+            yield (self._convert(line, cells) for line, cells in _skip(rows, skip))
+
+    def _convert(self, line: int, cells: list[str]):
+        converted = mapping.convert(
+            cells, self.job.mapping, members=self.members, custom_types=self.custom_types
+        )
+        return line, cells, converted
+
+
+def _skip(rows, n: int):
+    for i, row in enumerate(rows):
+        if i >= n:
+            yield row
+
+
+def _custom_types(workspace, object_type: str) -> dict[str, Any]:
+    try:
+        from rapport.customization import types as custom_types
+        from rapport.customization.selectors import fields_for
+    except ImportError:
+        return {}
+    found: dict[str, Any] = {}
+    for definition in fields_for(workspace, f"contacts.{object_type}"):
+        kind = custom_types.get_type(definition.type)
+        found[definition.key] = _Bound(kind, definition, workspace)
+    return found
+
+
+class _Bound:
+    """A custom field type bound to its definition and workspace: ``parse_text(raw)``."""
+
+    def __init__(self, kind, definition, workspace):
+        self.kind, self.definition, self.workspace = kind, definition, workspace
+
+    def parse_text(self, raw: str):
+        return self.kind.parse_text(raw, self.definition, workspace=self.workspace)
+
+
+def _write_chunk(
+    actor: Actor, job: ImportJob, chunk: list[tuple[int, list[str], mapping.Converted]]
+) -> list[tuple[RowResult, list[str], mapping.Converted]]:
+    """Writes (or, for a dry run, tries and rolls back) one chunk; one result per row."""
+    ready = [(line, cells, conv) for line, cells, conv in chunk if not conv.errors]
+    results: dict[int, RowResult] = {
+        line: RowResult(line, "rejected", errors=conv.errors)
+        for line, _cells, conv in chunk
+        if conv.errors
+    }
+    if ready:
+        rows = [BatchRow(line, conv.data) for line, _c, conv in ready]
+        with transaction.atomic():
+            written = batch.write_batch(
+                actor=actor,
+                object_type=job.object_type,
+                rows=rows,
+                mode=job.mode,
+                match_on=job.match_on,
+                source=job.source,
+                create_companies=job.create_companies,
+            )
+            if job.dry_run:
+                transaction.set_rollback(True)
+        results |= {r.line: r for r in written}
+    return [(results[line], cells, conv) for line, cells, conv in chunk]
+
+
+def import_preview(*, actor: Actor, job_id, limit: int = readers.SAMPLE_ROWS) -> list[dict]:
+    """The first rows as they would be written, with every error placed on its column.
+    Nothing is kept: the rows are written inside a transaction that is rolled back."""
+    job = _job(actor, job_id)
+    require_write(actor)
+    rows = _Rows(actor, job)
+    preview = []
+    with rows.open() as stream:
+        chunk = [row for _, row in zip(range(limit), stream, strict=False)]
+    with transaction.atomic():
+        outcomes = _write_chunk(actor, job, chunk)
+        transaction.set_rollback(True)
+    for result, cells, conv in outcomes:
+        by_column: dict[int, list[str]] = {}
+        general = []
+        for error in result.errors:
+            column = mapping.column_for(error.field, conv.column_of)
+            if column is None:
+                general.append(f"{error.field}: {error.message}" if error.field else error.message)
+            else:
+                by_column.setdefault(column, []).append(error.message)
+        preview.append(
+            {
+                "line": result.line,
+                "status": result.status,
+                "cells": [c[:_CELL_REPORT_CHARS] for c in cells],
+                "cell_errors": {str(k): v for k, v in by_column.items()},
+                "errors": general,
+            }
+        )
+    return preview
+
+
+# --- running ---------------------------------------------------------------------------------
+
+
+def import_start(*, actor: Actor, job_id, dry_run: bool = False, enqueue: bool = True) -> ImportJob:
+    """Queues the import (or a dry run of it) for a worker; ``enqueue=False`` leaves the run
+    to the caller (the CLI runs it in its own process with a progress bar)."""
+    with transaction.atomic():
+        job = _job(actor, job_id, lock=True)
+        require_write(actor)
+        rerun_after_dry_run = job.dry_run and job.status == JobStatus.SUCCEEDED
+        if job.status != JobStatus.DRAFT and not rerun_after_dry_run:
+            raise ValidationFailed.one("status", "This import has already been started.")
+        if not job.mapping:
+            raise ValidationFailed.one("mapping", "Map at least one column first.")
+        job.issues.all().delete()
+        job.status = JobStatus.QUEUED
+        job.dry_run = dry_run
+        job.processed = 0
+        job.created_count = job.updated_count = job.unchanged_count = 0
+        job.skipped_count = job.rejected_count = 0
+        job.error = ""
+        job.started_at = job.finished_at = None
+        job.created_by = actor.user
+        job.created_by_kind = actor.kind.value
+        job.save()
+        if not dry_run:
+            record(
+                actor=actor,
+                action=events.IMPORT_STARTED,
+                obj=job,
+                changes={
+                    "file": {"before": None, "after": job.file_name},
+                    "mode": {"before": None, "after": job.mode},
+                    "match_on": {"before": None, "after": job.match_on},
+                },
+                source="import",
+            )
+        if enqueue:
+            jobs.enqueue(job)
+    return job
+
+
+def job_actor(job) -> Actor:
+    """Who a background job acts as: the member who started it, with their role today."""
+    membership = (
+        Membership.objects.select_related("user", "workspace")
+        .filter(workspace_id=job.workspace_id, user_id=job.created_by_id)
+        .first()
+    )
+    if membership is None:
+        if job.created_by_kind == ActorKind.SYSTEM.value:
+            return Actor.system(job.workspace, "import")
+        raise ValidationFailed.one("created_by", "The member who started this is no longer here.")
+    return Actor(
+        kind=ActorKind.USER,
+        workspace=membership.workspace,
+        role=Role(membership.role),
+        user=membership.user,
+    )
+
+
+ProgressHook = Callable[[ImportJob], None]
+
+
+def import_run(job_id, *, on_progress: ProgressHook | None = None) -> ImportJob | None:
+    """The worker's body: claims the job and writes it chunk by chunk from its checkpoint."""
+    job = jobs.claim(ImportJob, job_id)
+    if job is None:
+        return None  # finished, or another live worker has it
+    try:
+        actor = job_actor(job)
+        rows = _Rows(actor, job)
+        with rows.open(skip=job.processed) as stream:
+            while True:
+                size = settings.IMPORT_CHUNK_ROWS
+                chunk = [row for _, row in zip(range(size), stream, strict=False)]
+                if not chunk:
+                    break
+                _commit_chunk(actor, job, chunk)
+                if on_progress:
+                    on_progress(job)
+    except ValidationFailed as exc:
+        jobs.finish(job, JobStatus.FAILED, exc.detail)
+        return job
+    except Exception as exc:
+        jobs.finish(job, JobStatus.FAILED, f"The import stopped: {exc}")
+        raise
+    with transaction.atomic():
+        if job.total is None or job.total != job.processed:
+            job.total = job.processed
+            job.save(update_fields=["total"])
+        jobs.finish(job)
+        if not job.dry_run:
+            record(
+                actor=actor,
+                action=events.IMPORT_FINISHED,
+                obj=job,
+                changes=_counts_changes(job),
+                source=job.source,
+            )
+    return job
+
+
+def _commit_chunk(actor: Actor, job: ImportJob, chunk) -> None:
+    with transaction.atomic():
+        outcomes = _write_chunk(actor, job, chunk)
+        issues, records = [], []
+        counts = dict.fromkeys(("created", "updated", "unchanged", "skipped", "rejected"), 0)
+        for result, cells, conv in outcomes:
+            counts[result.status] += 1
+            if result.status in ("created", "updated") and not job.dry_run:
+                assert result.id is not None  # a created or updated row names its record
+                records.append(
+                    ImportedRecord(job=job, object_id=result.id, created=result.status == "created")
+                )
+            if result.status in ("rejected", "skipped"):
+                issues.append(_issue(job, result, cells, conv))
+        ImportedRecord.objects.bulk_create(records, batch_size=1000)
+        room = MAX_ISSUES - (job.rejected_count + job.skipped_count)
+        ImportIssue.objects.bulk_create(issues[: max(room, 0)], batch_size=1000)
+        jobs.checkpoint(
+            job,
+            processed=job.processed + len(chunk),
+            created_count=job.created_count + counts["created"],
+            updated_count=job.updated_count + counts["updated"],
+            unchanged_count=job.unchanged_count + counts["unchanged"],
+            skipped_count=job.skipped_count + counts["skipped"],
+            rejected_count=job.rejected_count + counts["rejected"],
+        )
+
+
+def _issue(job: ImportJob, result: RowResult, cells: list[str], conv) -> ImportIssue:
+    errors = [
+        {
+            "field": e.field,
+            "column": (
+                job.headers[c]
+                if (c := mapping.column_for(e.field, conv.column_of)) is not None
+                and c < len(job.headers)
+                else ""
+            ),
+            "message": e.message,
+        }
+        for e in result.errors
+    ]
+    return ImportIssue(
+        job=job,
+        line=result.line,
+        outcome=result.status,
+        message=result.message[:2000],
+        errors=errors,
+        values=[c[:_CELL_REPORT_CHARS] for c in cells[: readers.MAX_COLUMNS]],
+    )
+
+
+def _counts_changes(job: ImportJob) -> dict:
+    return {
+        name: {"before": None, "after": getattr(job, f"{name}_count")}
+        for name in ("created", "updated", "unchanged", "skipped", "rejected")
+    }
+
+
+# --- undo --------------------------------------------------------------------------------------
+
+
+def import_undo(*, actor: Actor, job_id) -> ImportJob:
+    """Moves the records the import created to the trash and puts back the fields it changed
+    on the others (from their audit entries). Records changed since by someone else keep
+    those later changes for the fields the import did not touch."""
+    from rapport.audit.models import AuditEntry
+    from rapport.contacts import services as contact_services
+
+    with transaction.atomic():
+        job = _job(actor, job_id, lock=True)
+        require_write(actor)
+        if job.dry_run or job.status != JobStatus.SUCCEEDED:
+            raise ValidationFailed.one("status", "Only a finished import can be undone.")
+        if job.undone_at:
+            raise ValidationFailed.one("status", "This import has already been undone.")
+        created = list(job.records.filter(created=True).values_list("object_id", flat=True))
+        batch.delete_batch(
+            actor=actor, object_type=job.object_type, ids=created, source=f"undo:{job.pk}"
+        )
+        label = f"contacts.{job.object_type}"
+        update: Any = (
+            contact_services.person_update
+            if job.object_type == "person"
+            else contact_services.company_update
+        )
+        id_arg = "person_id" if job.object_type == "person" else "company_id"
+        changed = job.records.filter(created=False).values_list("object_id", flat=True)
+        for object_id in changed.iterator(chunk_size=1000):
+            entry = (
+                AuditEntry.objects.filter(
+                    workspace=job.workspace,
+                    object_type=label,
+                    object_id=str(object_id),
+                    source=job.source,
+                )
+                .order_by("created_at")
+                .first()
+            )
+            if entry is None:
+                continue
+            data = _reverse(entry.changes)
+            try:
+                update(actor=actor, data=data, source=f"undo:{job.pk}", **{id_arg: object_id})
+            except (NotFound, ValidationFailed):
+                continue  # deleted since, or the old value is no longer valid: leave it
+        job.undone_at = timezone.now()
+        job.save(update_fields=["undone_at"])
+        record(
+            actor=actor,
+            action=events.IMPORT_UNDONE,
+            obj=job,
+            changes={"undone_at": {"before": None, "after": job.undone_at.isoformat()}},
+            source="import",
+        )
+    return job
+
+
+_ADDRESS_FIELDS = ("street", "city", "region", "postal_code", "country")
+
+
+def _reverse(changes: dict) -> dict:
+    """The update data that puts back the ``before`` side of an audit entry's changes."""
+    data: dict[str, Any] = {}
+    for name, change in changes.items():
+        before = change.get("before")
+        if name == "address":
+            data["address"] = {k: (before or {}).get(k, "") for k in _ADDRESS_FIELDS}
+        elif name.endswith("_id"):
+            data[name[:-3]] = before
+        elif name == "annual_revenue":
+            continue  # restored together with its currency below
+        elif name == "annual_revenue_currency":
+            amount = changes.get("annual_revenue", {}).get("before")
+            data["annual_revenue"] = {"amount": amount, "currency": before} if amount else None
+        else:
+            data[name] = before
+    if "annual_revenue" in changes and "annual_revenue" not in data:
+        amount = changes["annual_revenue"].get("before")
+        data["annual_revenue"] = {"amount": amount} if amount else None
+    return data
