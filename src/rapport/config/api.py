@@ -9,6 +9,7 @@ from ninja.renderers import BaseRenderer
 from rapport.core.api import TokenAuth, TokenRateThrottle, validation_problem
 from rapport.core.errors import DomainError, Duplicate, VersionConflict
 from rapport.core.problem import problem_response
+from rapport.customization.openapi import add_custom_fields, token_workspace
 
 
 class ORJSONRenderer(BaseRenderer):
@@ -37,7 +38,8 @@ class RapportAPI(NinjaAPI):
                     body = content.get("application/json", {})
                     if body.get("schema", {}).get("$ref") == PROBLEM_REF:
                         content["application/problem+json"] = content.pop("application/json")
-        return schema
+        # Fetched with a token: `custom` typed with that workspace's custom fields.
+        return add_custom_fields(schema)
 
 
 api = RapportAPI(
@@ -54,6 +56,7 @@ api = RapportAPI(
     docs_url="/docs",
     openapi_url="/openapi.json",
     throttle=[TokenRateThrottle(settings.API_RATE_LIMIT)],
+    docs_decorator=token_workspace,
 )
 
 
@@ -102,13 +105,22 @@ def _not_found(request, exc):
 
 def _register_routers() -> None:
     from rapport.audit.api import router as audit_router
-    from rapport.contacts.api import companies_router, contacts_router
+    from rapport.contacts.api import companies_router, contacts_router, trash_router
+    from rapport.contacts.dedupe_api import router as duplicates_router
+    from rapport.customization.api import router as custom_fields_router
+    from rapport.imports.api import bulk_router, exports_router, imports_router
     from rapport.search.api import router as search_router
 
     api.add_router("/contacts", contacts_router)
     api.add_router("/companies", companies_router)
+    api.add_router("/trash", trash_router)
+    api.add_router("/duplicates", duplicates_router)
     api.add_router("/search", search_router)
+    api.add_router("/imports", imports_router)
+    api.add_router("/exports", exports_router)
+    api.add_router("/bulk", bulk_router)
     api.add_router("/audit", audit_router)
+    api.add_router("/custom-fields", custom_fields_router)
 
 
 _register_routers()

@@ -7,6 +7,7 @@ Production sets ``RAPPORT_ENV=production`` (see ``production.py`` and docs/deplo
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent  # src/rapport
 PROJECT_DIR = BASE_DIR.parent.parent
@@ -36,7 +37,9 @@ INSTALLED_APPS = [
     "rapport.users",
     "rapport.audit",
     "rapport.contacts",
+    "rapport.customization",
     "rapport.search",
+    "rapport.imports",
     "rapport.ui",
 ]
 
@@ -160,6 +163,14 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+MEDIA_ROOT = env.str("RAPPORT_MEDIA_ROOT", default=str(DATA_DIR / "media"))
+# Uploaded files (imports, attachments) are never served by URL: only by authorised views.
+MEDIA_URL = "/media-not-served/"
+IMPORT_MAX_BYTES = env.int("RAPPORT_IMPORT_MAX_BYTES", default=5 * 1024**3)
+# Rows written per transaction (and per checkpoint) by an import.
+IMPORT_CHUNK_ROWS = env.int("RAPPORT_IMPORT_CHUNK_ROWS", default=500)
+# Exports with more rows than this run in the background and leave a download link.
+EXPORT_INLINE_ROWS = env.int("RAPPORT_EXPORT_INLINE_ROWS", default=5000)
 WHITENOISE_USE_FINDERS = True  # the embedded default serves assets without collectstatic
 
 # --- security -------------------------------------------------------------------------------
@@ -229,12 +240,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env.bool("RAPPORT_CELERY_EAGER", default=False)
+# One broker can serve several Rapport installs (or test runs) when each has its own queue.
+CELERY_TASK_DEFAULT_QUEUE = env.str("RAPPORT_CELERY_QUEUE", default="celery")
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Scheduled work (beat). Each entry names a task in an app's tasks.py.
 CELERY_BEAT_SCHEDULE: dict = {
     # Background jobs whose worker died (no heartbeat) are queued again and resume.
     "resume-stalled-jobs": {"task": "rapport.core.tasks.resume_stalled_jobs", "schedule": 60.0},
+    # Deleted people and companies older than their workspace's trash retention go for good.
+    "purge-trash": {
+        "task": "rapport.contacts.tasks.purge_trash",
+        "schedule": crontab(hour=3, minute=17),
+    },
 }
 # A running job that has not reported progress for this long is considered abandoned.
 JOB_STALL_SECONDS = env.int("RAPPORT_JOB_STALL_SECONDS", default=120)

@@ -9,3 +9,7 @@ AXES_ENABLED = True
 # Background work runs inline in tests; the real-worker tests start their own worker processes.
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
+# Uploaded and exported files of the tests go to a throw-away folder.
+import tempfile  # noqa: E402
+
+MEDIA_ROOT = tempfile.mkdtemp(prefix="rapport-test-media-")

@@ -7,7 +7,9 @@ urlpatterns = [
     path("accounts/", include("rapport.users.urls")),
     path("", include("rapport.tenancy.urls")),
     path("", include("rapport.contacts.urls")),
+    path("", include("rapport.customization.urls")),
     path("", include("rapport.search.urls")),
+    path("", include("rapport.imports.urls")),
     path("", include("rapport.audit.urls")),
     path("", include("rapport.ui.urls")),
 ]

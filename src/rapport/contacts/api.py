@@ -18,14 +18,26 @@ from rapport.core.api import (
     list_response,
     record_response,
 )
-from rapport.core.pagination import parse_sort, sort_pattern
+from rapport.core.errors import NotFound
+from rapport.core.pagination import sort_pattern
 
-from . import selectors, services
-from .filters import COMPANY_SORTS, PERSON_SORTS, CompanyFilters, PersonFilters
-from .schemas import CompanyIn, CompanyList, CompanyOut, ContactIn, ContactList, ContactOut
+from . import merging, selectors, services
+from .dedupe_api import MergeIn, merged_redirect
+from .filters import COMPANY_SORTS, PERSON_SORTS, CompanyFilters, PersonFilters, TrashFilters
+from .schemas import (
+    CompanyIn,
+    CompanyList,
+    CompanyOut,
+    ContactIn,
+    ContactList,
+    ContactOut,
+    TrashItemOut,
+    TrashList,
+)
 
 contacts_router = Router(tags=["contacts"])
 companies_router = Router(tags=["companies"])
+trash_router = Router(tags=["trash"])
 
 Limit = Query(50, ge=1, le=500, description="Page size (max 500)")
 Cursor = Query(None, max_length=1000, description="The `next` value of the previous page")
@@ -34,8 +46,19 @@ Cursor = Query(None, max_length=1000, description="The `next` value of the previ
 def _sort(allowed: tuple[str, ...]):
     return Query(
         "-created_at",
-        pattern=sort_pattern(allowed),
-        description=f"One of {', '.join(allowed)}; prefix - for descending",
+        pattern=sort_pattern(allowed, custom=True),
+        description=(
+            f"One of {', '.join(allowed)} or `custom.<key>` (a sortable custom field, see "
+            "/api/v1/custom-fields; records without a value come last); prefix - for descending"
+        ),
+    )
+
+
+def _record_sort(actor, value: str, allowed: tuple[str, ...], object_type: str):
+    from rapport.customization.filters import parse_record_sort
+
+    return parse_record_sort(
+        value, allowed, "-created_at", workspace=actor.workspace, object_type=object_type
     )
 
 
@@ -50,8 +73,8 @@ def list_contacts(
     actor = actor_of(request)
     page = selectors.person_list(
         actor=actor,
-        filters=filters,
-        sort=parse_sort(sort, PERSON_SORTS, "-created_at"),
+        filters=filters.with_custom(request.GET),
+        sort=_record_sort(actor, sort, PERSON_SORTS, "contacts.person"),
         cursor=cursor,
         limit=limit,
     )
@@ -75,10 +98,16 @@ def create_contact(request, payload: ContactIn) -> HttpResponse:
 
 
 @contacts_router.get(
-    "/{contact_id}", response={200: ContactOut, **COMMON_ERRORS}, summary="Get a person"
+    "/{contact_id}",
+    response={200: ContactOut, 308: None, **COMMON_ERRORS},
+    summary="Get a person (a merged person's id redirects to the survivor)",
 )
 def get_contact(request, contact_id: uuid.UUID) -> HttpResponse:
-    person = selectors.person_get(actor=actor_of(request), person_id=contact_id)
+    actor = actor_of(request)
+    try:
+        person = selectors.person_get(actor=actor, person_id=contact_id)
+    except NotFound:  # a merged person's id answers with the survivor's (308)
+        return merged_redirect(actor, "person", contact_id, "/api/v1/contacts/{}")
     return record_response(ContactOut, person)
 
 
@@ -139,8 +168,8 @@ def list_companies(
     actor = actor_of(request)
     page = selectors.company_list(
         actor=actor,
-        filters=filters,
-        sort=parse_sort(sort, COMPANY_SORTS, "-created_at"),
+        filters=filters.with_custom(request.GET),
+        sort=_record_sort(actor, sort, COMPANY_SORTS, "contacts.company"),
         cursor=cursor,
         limit=limit,
     )
@@ -164,10 +193,16 @@ def create_company(request, payload: CompanyIn) -> HttpResponse:
 
 
 @companies_router.get(
-    "/{company_id}", response={200: CompanyOut, **COMMON_ERRORS}, summary="Get a company"
+    "/{company_id}",
+    response={200: CompanyOut, 308: None, **COMMON_ERRORS},
+    summary="Get a company (a merged company's id redirects to the survivor)",
 )
 def get_company(request, company_id: uuid.UUID) -> HttpResponse:
-    company = selectors.company_get(actor=actor_of(request), company_id=company_id)
+    actor = actor_of(request)
+    try:
+        company = selectors.company_get(actor=actor, company_id=company_id)
+    except NotFound:  # a merged company's id answers with the survivor's (308)
+        return merged_redirect(actor, "company", company_id, "/api/v1/companies/{}")
     return record_response(CompanyOut, company)
 
 
@@ -215,3 +250,91 @@ def company_history(
         AuditEntryOut,
         audit_selectors.record_history(actor=actor, obj=company, cursor=cursor, limit=limit),
     )
+
+
+# --- the trash ------------------------------------------------------------------------------
+
+
+@trash_router.get(
+    "",
+    response={200: TrashList, **COMMON_ERRORS},
+    summary="List the trash: deleted people and companies, newest deletion first",
+)
+def list_trash(
+    request, filters: Query[TrashFilters], limit: int = Limit, cursor: str | None = Cursor
+) -> HttpResponse:
+    page = selectors.trash_list(
+        actor=actor_of(request), filters=filters, cursor=cursor, limit=limit
+    )
+    return list_response(TrashItemOut, page)
+
+
+@contacts_router.post(
+    "/{contact_id}/restore",
+    response={200: ContactOut, **WRITE_ERRORS},
+    summary="Restore a person from the trash",
+)
+def restore_contact(request, contact_id: uuid.UUID) -> HttpResponse:
+    actor = actor_of(request)
+    services.person_restore(
+        actor=actor,
+        person_id=contact_id,
+        expected_version=if_match_version(request),
+        source="api",
+    )
+    return record_response(ContactOut, selectors.person_get(actor=actor, person_id=contact_id))
+
+
+@companies_router.post(
+    "/{company_id}/restore",
+    response={200: CompanyOut, **WRITE_ERRORS},
+    summary="Restore a company from the trash (its people's links come back with it)",
+)
+def restore_company(request, company_id: uuid.UUID) -> HttpResponse:
+    actor = actor_of(request)
+    services.company_restore(
+        actor=actor,
+        company_id=company_id,
+        expected_version=if_match_version(request),
+        source="api",
+    )
+    return record_response(CompanyOut, selectors.company_get(actor=actor, company_id=company_id))
+
+
+# --- merge (contacts/merging.py) ------------------------------------------------------------
+
+
+@contacts_router.post(
+    "/{contact_id}/merge",
+    response={200: ContactOut, **WRITE_ERRORS},
+    summary="Merge another person into this one (the other is deleted; its id redirects here)",
+)
+def merge_contact(request, contact_id: uuid.UUID, payload: MergeIn) -> HttpResponse:
+    actor = actor_of(request)
+    merging.person_merge(
+        actor=actor,
+        into_id=contact_id,
+        from_id=payload.from_,
+        fields=payload.fields,
+        expected_version=if_match_version(request),
+        source="api",
+    )
+    return record_response(ContactOut, selectors.person_get(actor=actor, person_id=contact_id))
+
+
+@companies_router.post(
+    "/{company_id}/merge",
+    response={200: CompanyOut, **WRITE_ERRORS},
+    summary="Merge another company into this one (its people move here; its id redirects here)",
+)
+def merge_company(request, company_id: uuid.UUID, payload: MergeIn) -> HttpResponse:
+    actor = actor_of(request)
+    merging.company_merge(
+        actor=actor,
+        into_id=company_id,
+        from_id=payload.from_,
+        fields=payload.fields,
+        expected_version=if_match_version(request),
+        source="api",
+    )
+    return record_response(CompanyOut, selectors.company_get(actor=actor, company_id=company_id))

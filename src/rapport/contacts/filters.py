@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import ClassVar
+from typing import ClassVar, Literal, Self
 
 from django.db.models import Q
 from ninja import Schema
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
 from rapport.core.errors import FieldError, ValidationFailed
 from rapport.core.validation import as_utc, reject_control_characters
@@ -90,6 +90,15 @@ class _RecordFilters(Schema):
 
     object_type: ClassVar[str] = ""
     exact_fields: ClassVar[tuple[str, ...]] = ("city", "region", "postal_code")
+    # ``custom.<key>[__op]`` parameters (customization.filters): their names are not known
+    # until the workspace's definitions are, so they come from the raw query.
+    _custom: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def with_custom(self, query) -> Self:
+        from rapport.customization.filters import custom_params
+
+        self._custom = custom_params(query)
+        return self
 
     def to_q(self, actor) -> Q:
         q = Q()
@@ -124,6 +133,10 @@ class _RecordFilters(Schema):
                 q &= Q(**{lookup: getattr(self, name)})
         if self.q and self.q.strip():
             q &= Q(pk__in=text_match_ids(actor.workspace, self.object_type, self.q))
+        if self._custom:
+            from rapport.customization.filters import custom_q
+
+            q &= custom_q(actor.workspace, self.object_type, self._custom)
         return q
 
     @classmethod
@@ -133,7 +146,7 @@ class _RecordFilters(Schema):
 
         data = {k: v for k, v in query.items() if k in cls.model_fields and v.strip() != ""}
         try:
-            return cls(**data)
+            return cls(**data).with_custom(query)
         except ValidationError as exc:
             errors = [
                 FieldError(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()
@@ -164,7 +177,8 @@ class PersonFilters(_RecordFilters):
     def to_q(self, actor) -> Q:
         q = super().to_q(actor)
         if self.email:
-            q &= Q(email=self.email.strip().lower())
+            # ~Q(email="") states the partial unique index's condition so SQLite uses it
+            q &= Q(email=self.email.strip().lower()) & ~Q(email="")
         if self.company:
             q &= Q(company_id=self.company)
         if self.lifecycle_stage:
@@ -188,7 +202,7 @@ class CompanyFilters(_RecordFilters):
             from rapport.core.validation import clean_domain
 
             try:
-                q &= Q(domain=clean_domain(self.domain))
+                q &= Q(domain=clean_domain(self.domain)) & ~Q(domain="")
             except ValidationFailed:
                 q &= Q(domain=self.domain.lower())
         if self.employees_min is not None:
@@ -200,3 +214,75 @@ class CompanyFilters(_RecordFilters):
 
 PERSON_SORTS = ("created_at", "updated_at", "first_name", "last_name", "email")
 COMPANY_SORTS = ("created_at", "updated_at", "name", "domain")
+
+
+class TrashFilters(Schema):
+    """Filters of the trash (people and companies together), shared by the UI and the API."""
+
+    type: Literal["person", "company"] | None = Field(None, description="`person` or `company`")
+    deleted_by: OwnerRef | None = Field(
+        None, description="Who deleted: a user id, `me`, or `none` (the system, an automation)"
+    )
+    deleted_after: dt.datetime | None = None
+    deleted_before: dt.datetime | None = None
+    q: str | None = Field(
+        None, max_length=100, description="Text in the name, email or domain (every word)"
+    )
+
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters(cls, value):
+        return reject_control_characters(value)
+
+    @field_validator("deleted_after", "deleted_before")
+    @classmethod
+    def _in_utc(cls, value):
+        return as_utc(value)
+
+    @field_validator("deleted_by")
+    @classmethod
+    def _check_deleted_by(cls, value):
+        return _RecordFilters._check_owner(value)
+
+    TEXT_FIELDS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "person": ("first_name", "last_name", "email"),
+        "company": ("name", "domain"),
+    }
+
+    def types(self) -> list[str]:
+        return [self.type] if self.type else ["person", "company"]
+
+    def to_q(self, type_: str, actor) -> Q:
+        q = Q()
+        if self.deleted_by == "me":
+            q &= Q(deleted_by_id=actor.user_id)
+        elif self.deleted_by == "none":
+            q &= Q(deleted_by__isnull=True)
+        elif self.deleted_by:
+            q &= Q(deleted_by_id=uuid.UUID(self.deleted_by))
+        if self.deleted_after:
+            q &= Q(deleted_at__gte=self.deleted_after)
+        if self.deleted_before:
+            q &= Q(deleted_at__lt=self.deleted_before)
+        # The search index forgets deleted records, so the trash matches its own columns: it
+        # is small next to the live tables, and kept small by the purge.
+        for word in (self.q or "").split():
+            any_field = Q()
+            for name in self.TEXT_FIELDS[type_]:
+                any_field |= Q(**{f"{name}__icontains": word})
+            q &= any_field
+        return q
+
+    @classmethod
+    def from_querydict(cls, query) -> TrashFilters:
+        """Builds filters from the UI's form data; blank inputs are ignored."""
+        from pydantic import ValidationError
+
+        data = {k: v for k, v in query.items() if k in cls.model_fields and str(v).strip() != ""}
+        try:
+            return cls(**data)
+        except ValidationError as exc:
+            errors = [
+                FieldError(".".join(str(p) for p in e["loc"]), e["msg"]) for e in exc.errors()
+            ]
+            raise ValidationFailed("Invalid filter.", errors)

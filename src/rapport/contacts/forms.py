@@ -221,11 +221,29 @@ class _AddressOwnerTags(ServiceForm):
     version = forms.CharField(required=False, widget=forms.HiddenInput)
 
     log_fields = {"owner_id": "owner"}
+    object_type = ""  # whose custom fields the form shows
 
     def __init__(self, *args, **kwargs):
+        from rapport.customization.forms import add_record_fields
+
         super().__init__(*args, **kwargs)
         self.fields["owner"].widget.choices = owner_choices(self.actor)
         self.fields["country"].widget.choices = country_choices()
+        self.custom_values: dict[str, Any] | None = None
+        add_record_fields(self, self.object_type)  # inputs named custom.<key>
+
+    @property
+    def custom_bound_fields(self) -> list:
+        from rapport.customization.forms import bound_fields
+
+        return bound_fields(self)
+
+    def clean(self):
+        from rapport.customization.forms import custom_data
+
+        cd = super().clean()
+        self.custom_values = custom_data(self)  # typed by the field types; errors on the inputs
+        return cd
 
     @classmethod
     def initial_for(cls, obj) -> dict[str, Any]:
@@ -235,6 +253,7 @@ class _AddressOwnerTags(ServiceForm):
             "tags": join_tags(obj),
             **{k: getattr(obj, k) for k in ADDRESS_FIELDS},
             "version": obj.version,
+            "custom": dict(obj.custom or {}),
         }
 
     def common_data(self) -> dict[str, Any]:
@@ -248,6 +267,8 @@ class _AddressOwnerTags(ServiceForm):
         address = self.address()
         if address is not None:
             data["address"] = address
+        if self.custom_values is not None:
+            data["custom"] = self.custom_values
         return data
 
 
@@ -290,6 +311,7 @@ class PersonForm(_AddressOwnerTags):
     error_fields = {"company": "company_name"}
     log_fields = {"owner_id": "owner", "company_id": "company_name"}
     detail_url_name = "contacts:person_detail"
+    object_type = "contacts.person"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -372,6 +394,7 @@ class CompanyForm(_AddressOwnerTags):
         "annual_revenue.currency": "annual_revenue_currency",
     }
     detail_url_name = "contacts:company_detail"
+    object_type = "contacts.company"
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -457,6 +480,7 @@ class FilterForm(forms.Form):
     primary: tuple[str, ...] = ()  # shown at once; the rest sit under "More filters"
     special: tuple[str, ...] = ()  # rendered by the page itself (e.g. an autocomplete)
     data: QueryDict  # a mutable copy of request.GET
+    object_type = ""  # whose custom fields add filters
 
     q = forms.CharField(
         label="Search",
@@ -494,6 +518,14 @@ class FilterForm(forms.Form):
         ]
         self.fields["country"].widget.choices = country_choices()
         self.fields["sort"].widget.choices = self.sort_choices
+        if self.object_type:  # the custom fields' filters (under "More filters") and sorts
+            from rapport.customization.forms import add_filter_fields, sort_choices
+
+            add_filter_fields(self, self.object_type)
+            self.fields["sort"].widget.choices = [
+                *self.sort_choices,
+                *sort_choices(self.object_type, actor.workspace),
+            ]
 
     def query(self):
         """The filters as the FilterSet reads them. A date picked in the browser means the
@@ -525,6 +557,7 @@ class FilterForm(forms.Form):
 
 class PersonFilterForm(FilterForm):
     sort_choices = PERSON_SORT_CHOICES
+    object_type = "contacts.person"
     primary = ("q", "owner", "lifecycle_stage", "tag")
     special = ("company", "company_name")
 
@@ -589,6 +622,7 @@ class PersonFilterForm(FilterForm):
 
 class CompanyFilterForm(FilterForm):
     sort_choices = COMPANY_SORT_CHOICES
+    object_type = "contacts.company"
     primary = ("q", "owner", "industry", "tag")
 
     def __init__(self, data, *, actor, default_sort: str):
@@ -619,3 +653,47 @@ class CompanyFilterForm(FilterForm):
         "postal_code",
         "country",
     ]
+
+
+class TrashFilterForm(forms.Form):
+    """The trash's filters, from ``request.GET``; ``TrashFilters`` judges them."""
+
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        widget=forms.TextInput(
+            attrs={"type": "search", "placeholder": "Name, email, domain…", "autocomplete": "off"}
+        ),
+    )
+    type = choice("Type", [("", "All types"), ("person", "People"), ("company", "Companies")])
+    deleted_by = choice("Deleted by", [])
+    deleted_after = date("Deleted from")
+    deleted_before = date("Deleted until")
+
+    def __init__(self, data, *, actor):
+        super().__init__(data)
+        self.fields["deleted_by"].widget.choices = [
+            ("", "Anyone"),
+            ("me", "Me"),
+            ("none", "The system"),
+            *member_choices(workspace=actor.workspace),
+        ]
+
+    def query(self) -> dict[str, str]:
+        """The filters as ``TrashFilters`` reads them. The dates are days in the user's time
+        zone, both included: "until" the 3rd means before the 4th began."""
+        data = {name: (self.data.get(name) or "").strip() for name in self.fields}
+        for name, extra in (("deleted_after", 0), ("deleted_before", 1)):
+            value = data[name]
+            if len(value) != len("2024-01-31"):
+                continue  # empty, or a full datetime: the FilterSet parses (and judges) it
+            try:
+                day = dt.date.fromisoformat(value) + dt.timedelta(days=extra)
+            except ValueError:
+                continue
+            data[name] = timezone.make_aware(dt.datetime.combine(day, dt.time.min)).isoformat()
+        return {k: v for k, v in data.items() if v}
+
+    @property
+    def active(self) -> bool:
+        return any((self.data.get(name) or "").strip() for name in self.fields)

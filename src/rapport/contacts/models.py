@@ -4,8 +4,10 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from rapport.core.custom_fields import search_text
 from rapport.core.models import (
     ActorStamped,
+    BackgroundJob,
     HasCustomFields,
     SoftDeletable,
     Tagged,
@@ -62,6 +64,18 @@ class Record(
         abstract = True
 
 
+def kept_text(obj) -> str:
+    """The emails, phones and domains a record kept from merged ones (``OtherIdentifier``),
+    for its search document. Read from the prefetch cache only, never with a query of its own
+    (a bulk write must not cost a query per row): the single-record services and the merge
+    fill the cache (``dedupe.flag_record``); a batch that updates records prefetches
+    ``other_identifiers`` to keep them in the index."""
+    cache = getattr(obj, "_prefetched_objects_cache", {})
+    if "other_identifiers" not in cache:
+        return ""
+    return " ".join(i.value for i in cache["other_identifiers"])
+
+
 def _live_index(name: str, *fields: str) -> models.Index:
     # Partial on live rows: lists never show the trash, so the index skips it.
     return models.Index(
@@ -103,7 +117,18 @@ class Company(Record):
 
     def search_document(self) -> tuple[str, str, str]:
         text = " ".join(
-            filter(None, [self.name, self.domain, self.phone, self.industry, self.city])
+            filter(
+                None,
+                [
+                    self.name,
+                    self.domain,
+                    self.phone,
+                    self.industry,
+                    self.city,
+                    search_text(self),
+                    kept_text(self),  # domains and phones kept from merged companies
+                ],
+            )
         )
         return self.name, self.domain or self.industry, text
 
@@ -154,6 +179,167 @@ class Person(Record):
 
     def search_document(self) -> tuple[str, str, str]:
         text = " ".join(
-            filter(None, [self.first_name, self.last_name, self.email, self.phone, self.title])
+            filter(
+                None,
+                [
+                    self.first_name,
+                    self.last_name,
+                    self.email,
+                    self.phone,
+                    self.title,
+                    search_text(self),  # the textual custom field values
+                    kept_text(self),  # emails and phones kept from merged people
+                ],
+            )
         )
         return self.full_name, self.email or self.title, text
+
+
+# --- dedupe and merge (contacts/dedupe.py, contacts/merging.py) -----------------------------
+
+
+class IdentifierKind(models.TextChoices):
+    EMAIL = "email", "Email"
+    PHONE = "phone", "Phone"
+    DOMAIN = "domain", "Domain"
+
+
+class OtherIdentifier(WorkspaceModel):
+    """An email, phone or domain a record keeps besides its own: what merged records brought.
+
+    Rows, not a JSON list on the record, so that duplicate detection and the unique-email check
+    find them with an index on both databases; exactly one of ``person``/``company`` is set.
+    """
+
+    person = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.CASCADE, related_name="other_identifiers"
+    )
+    company = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="other_identifiers"
+    )
+    kind = models.CharField(max_length=8, choices=IdentifierKind.choices)
+    value = models.CharField(max_length=254)  # stored like the record's own (lower-case, E.164)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(person__isnull=True) & Q(company__isnull=False))
+                | (Q(person__isnull=False) & Q(company__isnull=True)),
+                name="contacts_otheridentifier_one_record",
+            ),
+            models.UniqueConstraint(
+                fields=["person", "kind", "value"], name="contacts_otheridentifier_unique_person"
+            ),
+            models.UniqueConstraint(
+                fields=["company", "kind", "value"], name="contacts_otheridentifier_unique_company"
+            ),
+        ]
+        indexes = [models.Index(fields=["workspace", "kind", "value"], name="otherid_lookup")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.value}"
+
+
+class DuplicateStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    DISMISSED = "dismissed", "Dismissed"
+
+
+class DuplicatePair(WorkspaceModel):
+    """Two records that look like the same person or company, with a score and its reasons.
+
+    The pair is ordered (``a`` has the smaller id) so it is stored once. Foreign keys, not bare
+    ids: a merged (hard-deleted) record takes its pairs with it, and a list page loads both
+    records in the same query.
+    """
+
+    PERSON = "person"
+    COMPANY = "company"
+    TYPES = ((PERSON, "Person"), (COMPANY, "Company"))
+
+    object_type = models.CharField(max_length=8, choices=TYPES)
+    person_a = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    person_b = models.ForeignKey(
+        Person, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    company_a = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    company_b = models.ForeignKey(
+        Company, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    score = models.PositiveSmallIntegerField()  # 0-100
+    reasons = models.JSONField(default=list)  # ["same email", "similar name at the same company"]
+    status = models.CharField(
+        max_length=16, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    dismissed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person_a", "person_b"], name="duplicate_unique_people"
+            ),
+            models.UniqueConstraint(
+                fields=["company_a", "company_b"], name="duplicate_unique_companies"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["workspace", "object_type", "status", "score", "id"], name="duplicate_list"
+            ),
+            models.Index(fields=["person_b"], name="duplicate_person_b"),
+            models.Index(fields=["company_b"], name="duplicate_company_b"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.a} ≈ {self.b} ({self.score})"
+
+    @property
+    def a(self):
+        return self.person_a if self.object_type == self.PERSON else self.company_a
+
+    @property
+    def b(self):
+        return self.person_b if self.object_type == self.PERSON else self.company_b
+
+    @property
+    def a_id(self):
+        return self.person_a_id if self.object_type == self.PERSON else self.company_a_id
+
+    @property
+    def b_id(self):
+        return self.person_b_id if self.object_type == self.PERSON else self.company_b_id
+
+
+class MergeRedirect(WorkspaceModel):
+    """A merged record's id answers with the survivor's (API 308, pages redirect)."""
+
+    object_type = models.CharField(max_length=8, choices=DuplicatePair.TYPES)
+    old_id = models.UUIDField(unique=True)
+    new_id = models.UUIDField(db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.old_id} -> {self.new_id}"
+
+
+class DuplicateScan(BackgroundJob):
+    """A workspace-wide duplicate scan run by a worker (``contacts.tasks.scan_duplicates``)."""
+
+    task_name = "rapport.contacts.tasks.scan_duplicates"
+
+    phase = models.CharField(max_length=32, blank=True)  # the blocking pass now running
+    phases_done = models.JSONField(default=list)  # checkpoint: passes already complete
+    comparisons = models.PositiveBigIntegerField(default=0)
+    pairs_found = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"duplicate scan {self.pk} ({self.status})"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from ninja import Field, Schema
 
@@ -43,7 +43,18 @@ class _RecordIn(StrictSchema):
         None, max_length=255, description="Its id in another system; unique in the workspace"
     )
     custom: dict[str, Any] | None = Field(
-        None, description="Values of the workspace's custom fields, by field key"
+        None,
+        description=(
+            "Values of the workspace's custom fields, keyed by each field's `key`. The fields, "
+            "their types and rules are listed by `GET /api/v1/custom-fields` (when this "
+            "document is fetched with a token, they are also typed here). Send only the keys "
+            "that change; `null` removes a value. Types: text, long_text, url, email, phone "
+            '(strings), number (integer), decimal (string, e.g. "12.50"), currency '
+            '({"amount": "12.50", "currency": "EUR"}), date ("YYYY-MM-DD"), datetime '
+            "(ISO 8601), boolean, select (an option value), multi_select (a list of option "
+            "values), user (a member's user id). A value of the wrong type, an unknown key or "
+            "a missing required field is a 422 naming `custom.<key>`."
+        ),
     )
 
 
@@ -65,6 +76,11 @@ class CompanyIn(_RecordIn):
     annual_revenue: Money | None = None
 
 
+def _kept(obj, kind: str) -> list[str]:
+    """The emails/phones/domains a record kept from merged records (prefetched by selectors)."""
+    return sorted(i.value for i in obj.other_identifiers.all() if i.kind == kind)
+
+
 class _RecordOut(Schema):
     id: uuid.UUID
     phone: str
@@ -72,7 +88,9 @@ class _RecordOut(Schema):
     tags: list[str]
     address: AddressOut
     external_id: str
-    custom: dict[str, Any]
+    custom: dict[str, Any] = Field(
+        ..., description="Custom field values by key (see `GET /api/v1/custom-fields`)"
+    )
     created_at: dt.datetime
     updated_at: dt.datetime
     version: int
@@ -95,10 +113,20 @@ class ContactOut(_RecordOut):
     company: uuid.UUID | None
     lifecycle_stage: str
     source: str
+    other_emails: list[str] = Field(..., description="Kept from merged records (read-only)")
+    other_phones: list[str] = Field(..., description="Kept from merged records (read-only)")
 
     @staticmethod
     def resolve_company(obj) -> uuid.UUID | None:
         return obj.company_id
+
+    @staticmethod
+    def resolve_other_emails(obj) -> list[str]:
+        return _kept(obj, "email")
+
+    @staticmethod
+    def resolve_other_phones(obj) -> list[str]:
+        return _kept(obj, "phone")
 
     @staticmethod
     def resolve_email(obj) -> str | None:
@@ -116,10 +144,20 @@ class CompanyOut(_RecordOut):
     industry: str
     employees: int | None
     annual_revenue: MoneyOut | None
+    other_domains: list[str] = Field(..., description="Kept from merged records (read-only)")
+    other_phones: list[str] = Field(..., description="Kept from merged records (read-only)")
 
     @staticmethod
     def resolve_domain(obj) -> str | None:
         return obj.domain or None
+
+    @staticmethod
+    def resolve_other_domains(obj) -> list[str]:
+        return _kept(obj, "domain")
+
+    @staticmethod
+    def resolve_other_phones(obj) -> list[str]:
+        return _kept(obj, "phone")
 
     @staticmethod
     def resolve_annual_revenue(obj) -> dict | None:
@@ -135,4 +173,18 @@ class ContactList(Schema):
 
 class CompanyList(Schema):
     results: list[CompanyOut]
+    next: str | None
+
+
+class TrashItemOut(Schema):
+    type: Literal["person", "company"]
+    id: uuid.UUID
+    name: str
+    deleted_at: dt.datetime
+    deleted_by: uuid.UUID | None = Field(..., description="The user who deleted it (null: system)")
+    purge_at: dt.datetime = Field(..., description="When it will be deleted for good")
+
+
+class TrashList(Schema):
+    results: list[TrashItemOut]
     next: str | None

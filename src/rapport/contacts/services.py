@@ -8,19 +8,30 @@ updates send only the keys that change.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import F, UniqueConstraint
 from django.utils import timezone
 
 from rapport.audit.events import EventType
 from rapport.audit.services import diff, record
-from rapport.core.actors import Actor
+from rapport.core.actors import Actor, ActorKind
+from rapport.core.context import memo
 from rapport.core.custom_fields import clean_custom
-from rapport.core.errors import Duplicate, FieldError, NotFound, ValidationFailed, VersionConflict
-from rapport.core.policy import require_delete, require_write
+from rapport.core.errors import (
+    DomainError,
+    Duplicate,
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    VersionConflict,
+)
+from rapport.core.policy import require_admin, require_delete, require_write
 from rapport.core.tags import resolve_tags
 from rapport.core.validation import (
     clean_amount,
@@ -35,9 +46,9 @@ from rapport.core.validation import (
     clean_text,
 )
 from rapport.search import services as search_index
-from rapport.tenancy.models import Membership
+from rapport.tenancy.models import Membership, Workspace
 
-from . import events
+from . import dedupe, events
 from .models import Address, Company, LifecycleStage, Person
 
 PERSON_TEXT = {"first_name": 150, "last_name": 150, "title": 150, "source": 100}
@@ -77,13 +88,13 @@ def _clean_common(
         c.take("external_id", clean_text, data["external_id"], field="external_id", max_length=255)
     if "tags" in data:
         c.take("tags", clean_tags, data["tags"])
-    if "custom" in data:
+    if "custom" in data or current is None:  # a create applies defaults and required fields
         c.take(
             "custom",
             clean_custom,
             ws,
             model_label,
-            data["custom"],
+            data.get("custom"),
             current=current.custom if current else None,
         )
     address = data.get("address")
@@ -104,11 +115,14 @@ def _clean_common(
 def _clean_owner(workspace, value):
     if value in (None, ""):
         return None
-    if not Membership.objects.filter(
-        workspace=workspace, user_id=_as_uuid(value, "owner")
-    ).exists():
+    user_id = _as_uuid(value, "owner")
+    is_member = memo(
+        ("member", workspace.pk, user_id),
+        lambda: Membership.objects.filter(workspace=workspace, user_id=user_id).exists(),
+    )
+    if not is_member:
         raise ValidationFailed.one("owner", "The owner must be a member of this workspace.")
-    return _as_uuid(value, "owner")
+    return user_id
 
 
 def _as_uuid(value, field: str):
@@ -198,7 +212,11 @@ def _clean_company_ref(actor: Actor, value):
     if value in (None, ""):
         return None
     company_id = _as_uuid(value, "company")
-    if not Company.objects.visible_to(actor).filter(pk=company_id).exists():
+    visible = memo(
+        ("company", actor.workspace.pk, company_id),
+        lambda: Company.objects.visible_to(actor).filter(pk=company_id).exists(),
+    )
+    if not visible:
         raise ValidationFailed.one("company", "No such company in this workspace.")
     return company_id
 
@@ -206,8 +224,13 @@ def _clean_company_ref(actor: Actor, value):
 def _ensure_unique_email(actor: Actor, email: str, exclude_id=None) -> None:
     if not email:
         return
-    clash = Person.objects.visible_to(actor).filter(email=email).exclude(pk=exclude_id)
-    existing = clash.values_list("pk", flat=True).first()
+    # (the `exclude(email="")` repeats the unique index's condition: SQLite uses a partial
+    # index only when the query states its condition; without it this scans the workspace)
+    clash = Person.objects.visible_to(actor).filter(email=email).exclude(email="")
+    clash = clash.exclude(pk=exclude_id)
+    existing = clash.values_list("pk", flat=True).first() or dedupe.kept_by(
+        actor, "email", email, exclude_id
+    )
     if existing:
         raise Duplicate("email", existing, f"A person with the email {email} already exists.")
 
@@ -266,8 +289,11 @@ def _clean_company(actor: Actor, data: Mapping[str, Any], *, current: Company | 
 def _ensure_unique_domain(actor: Actor, domain: str, exclude_id=None) -> None:
     if not domain:
         return
-    clash = Company.objects.visible_to(actor).filter(domain=domain).exclude(pk=exclude_id)
-    existing = clash.values_list("pk", flat=True).first()
+    clash = Company.objects.visible_to(actor).filter(domain=domain).exclude(domain="")
+    clash = clash.exclude(pk=exclude_id)
+    existing = clash.values_list("pk", flat=True).first() or dedupe.kept_by(
+        actor, "domain", domain, exclude_id
+    )
     if existing:
         raise Duplicate("domain", existing, f"A company with the domain {domain} already exists.")
 
@@ -279,6 +305,7 @@ def _ensure_unique_external_id(kind: _Kind, actor: Actor, external_id: str, excl
     if not external_id:
         return
     clash = kind.model.objects.visible_to(actor).filter(external_id=external_id)
+    clash = clash.exclude(external_id="")  # states the partial unique index's condition
     existing = clash.exclude(pk=exclude_id).values_list("pk", flat=True).first()
     if existing:
         raise Duplicate(
@@ -339,6 +366,7 @@ def _create(kind: _Kind, actor: Actor, data: Mapping[str, Any], source: str):
     obj.tags.set(resolved)
     after = _snapshot(obj, kind.snapshot) | {"tags": _tag_names(resolved)}
     record(actor=actor, action=kind.created, obj=obj, changes=diff({}, after), source=source)
+    dedupe.flag_record(obj=obj, created=True)  # flags possible duplicates (contacts/dedupe.py)
     search_index.index_record(obj)
     return obj
 
@@ -375,6 +403,7 @@ def _update(
     if resolved is not None and new_tags != old_tags:
         obj.tags.set(resolved)
     record(actor=actor, action=kind.updated, obj=obj, changes=changes, source=source)
+    dedupe.flag_record(obj=obj, changed=changes)
     search_index.index_record(obj)
     return obj
 
@@ -465,3 +494,211 @@ def company_delete(
 ) -> None:
     """Soft-deletes the company; its people stay and keep the link (restorable from the trash)."""
     _delete(COMPANY, actor, company_id, expected_version, source)
+
+
+# --- the trash: restore, and purge after the workspace's retention -------------------------
+#
+# A deleted record stays in the trash (``in_trash_of``) with its tags, its people's link (a
+# company) and its history. Restoring brings it back as it was; purging deletes it for good.
+
+
+@dataclass(frozen=True)
+class _TrashKind:
+    """The trash's view of a kind of record: its API type name and its events."""
+
+    type: str  # "person" | "company", as the trash API names it
+    kind: _Kind
+    restored: EventType
+    purged: EventType
+
+
+TRASH_KINDS = {
+    "person": _TrashKind("person", PERSON, events.CONTACT_RESTORED, events.CONTACT_PURGED),
+    "company": _TrashKind("company", COMPANY, events.COMPANY_RESTORED, events.COMPANY_PURGED),
+}
+# "Restore all matching" and "delete forever" run in the request: this many records at most.
+TRASH_BULK_LIMIT = 2000
+PURGE_BATCH = 500
+
+
+def _trash_kind(type_: str) -> _TrashKind:
+    try:
+        return TRASH_KINDS[type_]
+    except KeyError:
+        raise ValidationFailed.one("type", "Use person or company.")
+
+
+def _ensure_restorable(tk: _TrashKind, actor: Actor, obj) -> None:
+    """A restored record must not take a unique value (email, domain, ...) a live one has."""
+    kind = tk.kind
+    kind.ensure_unique(actor, getattr(obj, kind.unique_field), exclude_id=obj.pk)
+    for constraint in kind.model._meta.constraints:
+        if not isinstance(constraint, UniqueConstraint) or not constraint.fields:
+            continue
+        fields = [f for f in constraint.fields if f != "workspace"]
+        if fields == [kind.unique_field]:
+            continue
+        values = {f: getattr(obj, f) for f in fields}
+        if any(v in (None, "") for v in values.values()):
+            continue  # the live-row constraints exempt blanks
+        clash = kind.model.objects.visible_to(actor).filter(**values).exclude(pk=obj.pk)
+        existing = clash.values_list("pk", flat=True).first()
+        if existing:
+            shown = ", ".join(f"{f.replace('_', ' ')} {v}" for f, v in values.items())
+            noun = kind.model._meta.verbose_name
+            raise Duplicate(fields[0], existing, f"Another {noun} already has the {shown}.")
+
+
+def _restore(tk: _TrashKind, actor: Actor, pk, expected_version: int | None, source: str):
+    # Another workspace's record, a live one or a purged one: all "not in the trash", 404.
+    obj = _locked(tk.kind.model.objects.in_trash_of(actor), pk)
+    require_write(actor)
+    require_delete(actor, obj)  # who may delete a record may bring it back
+    _check_version(obj, expected_version)
+    _ensure_restorable(tk, actor, obj)
+    changes = {
+        "deleted_at": {"before": obj.deleted_at.isoformat(), "after": None},
+        "deleted_by": {"before": str(obj.deleted_by_id or "") or None, "after": None},
+    }
+    obj.deleted_at = None
+    obj.deleted_by = None
+    obj.version += 1
+    obj.stamp(actor)
+    _save_unique(obj, lambda: _ensure_restorable(tk, actor, obj))
+    record(actor=actor, action=tk.restored, obj=obj, changes=changes, source=source)
+    search_index.index_record(obj)
+    return obj
+
+
+@transaction.atomic
+def person_restore(
+    *, actor: Actor, person_id, expected_version: int | None = None, source: str = ""
+) -> Person:
+    """Brings a person back from the trash: tags, company link and history as they were."""
+    return _restore(TRASH_KINDS["person"], actor, person_id, expected_version, source)
+
+
+@transaction.atomic
+def company_restore(
+    *, actor: Actor, company_id, expected_version: int | None = None, source: str = ""
+) -> Company:
+    """Brings a company back; its people kept their link while it was in the trash."""
+    return _restore(TRASH_KINDS["company"], actor, company_id, expected_version, source)
+
+
+@dataclass(frozen=True)
+class RestoreOutcome:
+    type: str
+    id: Any
+    obj: Person | Company | None = None
+    error: DomainError | None = None
+
+
+def trash_restore_many(
+    *, actor: Actor, refs: Iterable[tuple[str, Any]], source: str = ""
+) -> list[RestoreOutcome]:
+    """Restores each ``(type, id)`` through the same path as one restore, each in its own
+    transaction: a clash or a record the actor may not restore is reported, not fatal."""
+    require_write(actor)
+    refs = list(refs)
+    if len(refs) > TRASH_BULK_LIMIT:
+        raise ValidationFailed.one(
+            "items", f"Restore at most {TRASH_BULK_LIMIT} records at once; narrow the filters."
+        )
+    outcomes = []
+    for type_, pk in refs:
+        tk = _trash_kind(type_)
+        try:
+            with transaction.atomic():
+                obj = _restore(tk, actor, pk, None, source)
+        except (Duplicate, NotFound, PermissionDenied) as exc:
+            outcomes.append(RestoreOutcome(type_, pk, error=exc))
+        else:
+            outcomes.append(RestoreOutcome(type_, pk, obj=obj))
+    return outcomes
+
+
+def _purge(tk: _TrashKind, actor: Actor, objs: list, source: str) -> None:
+    """Deletes trashed records for good: one audit entry each, their tag links, search
+    entries, and (for companies) their people's link."""
+    model = tk.kind.model
+    ids = [obj.pk for obj in objs]
+    for obj in objs:
+        record(
+            actor=actor,
+            action=tk.purged,
+            obj=obj,
+            changes={"deleted_at": {"before": obj.deleted_at.isoformat(), "after": None}},
+            source=source,
+        )
+    if model is Company:
+        # Live or trashed, the people stay; the link goes (and the version moves on).
+        Person.objects.filter(workspace=actor.workspace, company_id__in=ids).update(
+            company=None, version=F("version") + 1
+        )
+    links = model.tags.through
+    links.objects.filter(**{f"{model._meta.model_name}_id__in": ids}).delete()
+    search_index.unindex_ids(model._meta.label_lower, ids)
+    model.objects.filter(workspace=actor.workspace, pk__in=ids).delete()
+
+
+def trash_purge(
+    *,
+    actor: Actor,
+    now: dt.datetime | None = None,
+    batch_size: int = PURGE_BATCH,
+    source: str = "retention",
+) -> int:
+    """Deletes for good what has been in the trash longer than the workspace keeps it.
+
+    Runs in batches, each its own transaction, so a long purge holds no lock for long and an
+    interrupted one continues where it stopped. Answers how many records went.
+    """
+    if actor.kind != ActorKind.SYSTEM:
+        require_admin(actor)
+    days = Workspace.objects.values_list("trash_retention_days", flat=True).get(
+        pk=actor.workspace.pk
+    )
+    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    total = 0
+    for tk in TRASH_KINDS.values():
+        while True:
+            with transaction.atomic():
+                batch = list(
+                    tk.kind.model.objects.in_trash_of(actor)
+                    .filter(deleted_at__lt=cutoff)
+                    .select_for_update()
+                    .order_by("deleted_at", "id")[:batch_size]
+                )
+                if batch:
+                    _purge(tk, actor, batch, source)
+            total += len(batch)
+            if len(batch) < batch_size:
+                break
+    return total
+
+
+@transaction.atomic
+def trash_delete_forever(*, actor: Actor, refs: Iterable[tuple[str, Any]], source: str = "") -> int:
+    """Deletes trashed records for good before the retention ends: owners and admins only.
+
+    Records no longer in the trash (restored or purged meanwhile) are skipped; answers how
+    many were deleted.
+    """
+    require_admin(actor)
+    refs = list(refs)
+    if len(refs) > TRASH_BULK_LIMIT:
+        raise ValidationFailed.one(
+            "items", f"Delete at most {TRASH_BULK_LIMIT} records at once; narrow the filters."
+        )
+    wanted: dict[str, list] = {}
+    for type_, pk in refs:
+        wanted.setdefault(_trash_kind(type_).type, []).append(pk)
+    total = 0
+    for type_, ids in wanted.items():
+        tk = TRASH_KINDS[type_]
+        objs = list(tk.kind.model.objects.in_trash_of(actor).filter(pk__in=ids).select_for_update())
+        if objs:
+            _purge(tk, actor, objs, source)
+        total += len(objs)
+    return total

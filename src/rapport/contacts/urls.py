@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import dedupe_views, views
 
 app_name = "contacts"
 urlpatterns = [
@@ -17,4 +17,30 @@ urlpatterns = [
     path("companies/<uuid:company_id>/edit/", views.company_edit, name="company_edit"),
     path("companies/<uuid:company_id>/delete/", views.company_delete, name="company_delete"),
     path("companies/<uuid:company_id>/history/", views.company_history, name="company_history"),
+    path("trash/", views.trash, name="trash"),
+    path("trash/restore/", views.trash_restore, name="trash_restore"),
+    path("trash/delete/", views.trash_delete, name="trash_delete"),
+    path("duplicates/", dedupe_views.duplicate_list, name="duplicate_list"),
+    path("duplicates/scan/", dedupe_views.duplicate_scan, name="duplicate_scan"),
+    path(
+        "duplicates/scan/<uuid:scan_id>/",
+        dedupe_views.duplicate_scan_progress,
+        name="duplicate_scan_progress",
+    ),
+    path("duplicates/<uuid:pair_id>/", dedupe_views.duplicate_detail, name="duplicate_detail"),
+    path(
+        "duplicates/<uuid:pair_id>/dismiss/",
+        dedupe_views.duplicate_dismiss,
+        name="duplicate_dismiss",
+    ),
+    path(
+        "people/<uuid:into_id>/merge/<uuid:from_id>/",
+        dedupe_views.person_merge,
+        name="person_merge",
+    ),
+    path(
+        "companies/<uuid:into_id>/merge/<uuid:from_id>/",
+        dedupe_views.company_merge,
+        name="company_merge",
+    ),
 ]

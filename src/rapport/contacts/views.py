@@ -4,15 +4,25 @@ service (writes) and hands the result to the shared page helpers of ``rapport.ui
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_POST
+from django.utils.html import format_html
+from django.views.decorators.http import require_GET, require_POST
 
-from rapport.core.errors import VersionConflict
-from rapport.core.policy import can_delete, can_write, require_write
+from rapport.core.errors import (
+    Duplicate,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    VersionConflict,
+)
+from rapport.core.pagination import Page
+from rapport.core.policy import can_delete, can_write, is_admin, require_write
 from rapport.search.selectors import search
 from rapport.tenancy.selectors import member_choices
 from rapport.ui.views import (
@@ -25,9 +35,16 @@ from rapport.ui.views import (
     workspace_required,
 )
 
-from . import selectors, services
-from .filters import COMPANY_SORTS, PERSON_SORTS, CompanyFilters, PersonFilters
-from .forms import CompanyFilterForm, CompanyForm, PersonFilterForm, PersonForm
+from . import dedupe, selectors, services
+from .dedupe_views import merged_redirect
+from .filters import COMPANY_SORTS, PERSON_SORTS, CompanyFilters, PersonFilters, TrashFilters
+from .forms import (
+    CompanyFilterForm,
+    CompanyForm,
+    PersonFilterForm,
+    PersonForm,
+    TrashFilterForm,
+)
 from .models import LifecycleStage
 
 PERSON_LIST = ListSpec(
@@ -55,6 +72,7 @@ PERSON_LIST = ListSpec(
     add_url_name="contacts:person_create",
     add_label="Add person",
     nav="people",
+    export_type="person",
 )
 
 COMPANY_LIST = ListSpec(
@@ -78,6 +96,7 @@ COMPANY_LIST = ListSpec(
     empty_text="No companies yet — add the first one.",
     empty_filtered_text="No company matches these filters.",
     add_url_name="contacts:company_create",
+    export_type="company",
     add_label="Add company",
     nav="companies",
 )
@@ -85,6 +104,13 @@ COMPANY_LIST = ListSpec(
 PERSON_LABELS = PersonForm.history_labels()
 COMPANY_LABELS = CompanyForm.history_labels()
 COMPANY_PEOPLE_SHOWN = 25
+
+
+def _custom_labels(actor, object_type: str) -> dict[str, str]:
+    """The History tab names custom field changes by the fields' current labels."""
+    from rapport.customization.selectors import fields_for
+
+    return {f.param: f.label for f in fields_for(actor.workspace, object_type)}
 
 
 def _resolvers(actor):
@@ -121,12 +147,26 @@ def person_history(request: HttpRequest, person_id: uuid.UUID) -> HttpResponse:
     return _person_page(request, person_id, tab="history")
 
 
+_TAB_URLS = {
+    kind: {"details": f"contacts:{kind}_detail", "history": f"contacts:{kind}_history"}
+    for kind in ("person", "company")
+}
+
+
 def _person_page(request: HttpRequest, person_id: uuid.UUID, *, tab: str) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
-    person = selectors.person_get(actor=actor, person_id=person_id, for_display=True)
+    try:
+        person = selectors.person_get(actor=actor, person_id=person_id, for_display=True)
+    except NotFound:  # a merged person's page sends to the survivor's
+        return merged_redirect(actor, "person", person_id, _TAB_URLS["person"][tab])
     history = None
     if tab == "history":
-        history = history_for(request, person, labels=PERSON_LABELS, resolvers=_resolvers(actor))
+        history = history_for(
+            request,
+            person,
+            labels={**PERSON_LABELS, **_custom_labels(actor, "contacts.person")},
+            resolvers=_resolvers(actor),
+        )
     return record_page(
         request,
         template="contacts/person_detail.html",
@@ -139,6 +179,7 @@ def _person_page(request: HttpRequest, person_id: uuid.UUID, *, tab: str) -> Htt
         history_url=reverse("contacts:person_history", args=[person.pk]),
         can_write=can_write(actor),
         can_delete=can_delete(actor, person),
+        duplicate_pairs=dedupe.pairs_for_record(actor=actor, obj=person),
         nav="people",
     )
 
@@ -243,10 +284,18 @@ def company_history(request: HttpRequest, company_id: uuid.UUID) -> HttpResponse
 
 def _company_page(request: HttpRequest, company_id: uuid.UUID, *, tab: str) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
-    company = selectors.company_get(actor=actor, company_id=company_id, for_display=True)
+    try:
+        company = selectors.company_get(actor=actor, company_id=company_id, for_display=True)
+    except NotFound:  # a merged company's page sends to the survivor's
+        return merged_redirect(actor, "company", company_id, _TAB_URLS["company"][tab])
     people, history = [], None
     if tab == "history":
-        history = history_for(request, company, labels=COMPANY_LABELS, resolvers=_resolvers(actor))
+        history = history_for(
+            request,
+            company,
+            labels={**COMPANY_LABELS, **_custom_labels(actor, "contacts.company")},
+            resolvers=_resolvers(actor),
+        )
     else:
         people = selectors.company_people(actor=actor, company=company, limit=COMPANY_PEOPLE_SHOWN)
     return record_page(
@@ -264,6 +313,7 @@ def _company_page(request: HttpRequest, company_id: uuid.UUID, *, tab: str) -> H
         add_person_url=reverse("contacts:person_create") + f"?company={company.pk}",
         can_write=can_write(actor),
         can_delete=can_delete(actor, company),
+        duplicate_pairs=dedupe.pairs_for_record(actor=actor, obj=company),
         nav="companies",
     )
 
@@ -338,3 +388,183 @@ def company_autocomplete(request: HttpRequest) -> HttpResponse:
     q = (request.GET.get("q") or request.GET.get("company_name") or "").strip()
     hits = search(actor=request.actor, q=q, limit=8, types=["contacts.company"]) if q else []  # type: ignore[attr-defined]
     return render(request, "contacts/partials/company_options.html", {"hits": hits, "q": q})
+
+
+# --- the trash ------------------------------------------------------------------------------
+
+TRASH_PAGE_SIZE = 50
+RECORD_URL_NAMES = {"person": "contacts:person_detail", "company": "contacts:company_detail"}
+TRASH_FILTER_LABELS = {
+    "q": "Search",
+    "type": "Type",
+    "deleted_by": "Deleted by",
+    "deleted_after": "Deleted from",
+    "deleted_before": "Deleted until",
+}
+
+
+@dataclass(frozen=True)
+class TrashRow:
+    item: selectors.TrashItem
+    can_restore: bool
+
+
+def _trash_filter_inputs(data) -> dict[str, str]:
+    """The filter inputs as typed, to carry from the list to its actions and back."""
+    return {
+        name: data.get(name, "").strip()
+        for name in TRASH_FILTER_LABELS
+        if data.get(name, "").strip()
+    }
+
+
+def _trash_url(data) -> str:
+    inputs = _trash_filter_inputs(data)
+    return reverse("contacts:trash") + ("?" + urlencode(inputs) if inputs else "")
+
+
+def _trash_filters(request: HttpRequest, data) -> TrashFilters:
+    form = TrashFilterForm(data, actor=request.actor)  # type: ignore[attr-defined]
+    return TrashFilters.from_querydict(form.query())
+
+
+@workspace_required
+@require_GET
+def trash(request: HttpRequest) -> HttpResponse:
+    """Deleted people and companies: filter, restore (one, selected, all matching), and for
+    admins delete forever."""
+    actor = request.actor  # type: ignore[attr-defined]
+    require_write(actor)
+    form = TrashFilterForm(request.GET, actor=actor)
+    inputs = _trash_filter_inputs(request.GET)
+    cursor = request.GET.get("cursor") or None
+    page, errors, notice = Page(rows=[], next_cursor=None), [], ""
+    try:
+        filters = TrashFilters.from_querydict(form.query())
+    except ValidationFailed as exc:
+        errors = [f"{TRASH_FILTER_LABELS.get(e.field, e.field)}: {e.message}" for e in exc.errors]
+    else:
+        try:
+            page = selectors.trash_list(
+                actor=actor, filters=filters, cursor=cursor, limit=TRASH_PAGE_SIZE
+            )
+        except ValidationFailed:
+            notice = "That page link is out of date; showing the latest deletions."
+            cursor = None
+            page = selectors.trash_list(
+                actor=actor, filters=filters, cursor=None, limit=TRASH_PAGE_SIZE
+            )
+    context = {
+        "nav": "trash",
+        "form": form,
+        "rows": [TrashRow(item, can_delete(actor, item.obj)) for item in page.rows],
+        "filter_errors": errors,
+        "notice": notice,
+        "filtered": bool(inputs),
+        "filter_inputs": inputs,
+        "paged": bool(cursor),
+        "next_url": "?" + urlencode({**inputs, "cursor": page.next_cursor})
+        if page.next_cursor
+        else "",
+        "first_url": "?" + urlencode(inputs) if inputs else "?",
+        "is_admin": is_admin(actor),
+        "retention_days": actor.workspace.trash_retention_days,
+        "bulk_limit": services.TRASH_BULK_LIMIT,
+    }
+    return render(request, "contacts/trash.html", context, status=422 if errors else 200)
+
+
+def _trash_refs(values: list[str]) -> list[tuple[str, object]]:
+    """``person:<id>`` / ``company:<id>`` checkbox values; anything else is ignored."""
+    refs: list[tuple[str, object]] = []
+    for value in values:
+        type_, _, raw = value.partition(":")
+        if type_ not in RECORD_URL_NAMES:
+            continue
+        try:
+            refs.append((type_, uuid.UUID(raw)))
+        except ValueError:
+            continue
+    return list(dict.fromkeys(refs))
+
+
+def _restore_messages(request: HttpRequest, outcomes, *, capped: bool) -> None:
+    restored = [o for o in outcomes if o.obj is not None]
+    if len(restored) == 1:
+        one = restored[0]
+        name = one.obj.full_name if one.type == "person" else one.obj.name
+        url = reverse(RECORD_URL_NAMES[one.type], args=[one.obj.pk])
+        messages.success(request, format_html('Restored <a href="{}">{}</a>.', url, name))
+    elif restored:
+        messages.success(request, f"Restored {len(restored)} records.")
+    clashes = [o for o in outcomes if isinstance(o.error, Duplicate)]
+    for o in clashes[:5]:
+        url = reverse(RECORD_URL_NAMES[o.type], args=[o.error.existing_id])
+        messages.error(
+            request,
+            format_html(
+                'Not restored: {} <a href="{}">Open the existing {}</a>, or change it first.',
+                o.error.detail,
+                url,
+                o.type,
+            ),
+        )
+    if len(clashes) > 5:
+        messages.error(request, f"{len(clashes) - 5} more records clash with live ones.")
+    denied = [o for o in outcomes if isinstance(o.error, PermissionDenied)]
+    if denied:
+        messages.error(
+            request,
+            f"{len(denied)} not restored: {denied[0].error.detail}",  # type: ignore[union-attr]
+        )
+    gone = [o for o in outcomes if isinstance(o.error, NotFound)]
+    if gone:
+        messages.info(request, f"{len(gone)} no longer in the trash (restored or purged).")
+    if capped:
+        messages.info(
+            request,
+            f"Restored at most {services.TRASH_BULK_LIMIT} records at once: "
+            "“Restore all matching” again restores the rest.",
+        )
+
+
+@workspace_required
+@require_POST
+def trash_restore(request: HttpRequest) -> HttpResponse:
+    """Restores the ticked (or one) ``item``, or with ``all`` every record the filters match."""
+    actor = request.actor  # type: ignore[attr-defined]
+    back = _trash_url(request.POST)
+    capped = False
+    if request.POST.get("all"):
+        try:
+            filters = _trash_filters(request, request.POST)
+        except ValidationFailed:
+            messages.error(request, "These filters could not be applied: nothing was restored.")
+            return redirect(back)
+        limit = services.TRASH_BULK_LIMIT
+        refs = selectors.trash_refs(actor=actor, filters=filters, limit=limit + 1)
+        capped, refs = len(refs) > limit, refs[:limit]
+    else:
+        refs = _trash_refs(request.POST.getlist("item"))
+    if not refs:
+        messages.error(request, "Nothing to restore: tick the records first.")
+        return redirect(back)
+    outcomes = services.trash_restore_many(actor=actor, refs=refs, source="ui")
+    _restore_messages(request, outcomes, capped=capped)
+    return redirect(back)
+
+
+@workspace_required
+@require_POST
+def trash_delete(request: HttpRequest) -> HttpResponse:
+    """Deletes the ticked (or one) ``item`` for good: owners and admins only."""
+    actor = request.actor  # type: ignore[attr-defined]
+    back = _trash_url(request.POST)
+    refs = _trash_refs(request.POST.getlist("item"))
+    if not refs:
+        messages.error(request, "Nothing to delete: tick the records first.")
+        return redirect(back)
+    count = services.trash_delete_forever(actor=actor, refs=refs, source="ui")
+    noun = "record" if count == 1 else "records"
+    messages.success(request, f"Deleted {count} {noun} for good.")
+    return redirect(back)

@@ -114,6 +114,7 @@ PERSON_COLUMNS = (
     "country",
     "phone",
     "owner_id",
+    "external_id",
     "first_name",
     "last_name",
     "email",
@@ -123,7 +124,7 @@ PERSON_COLUMNS = (
     "source",
 )
 COMPANY_COLUMNS = (
-    *PERSON_COLUMNS[:19],
+    *PERSON_COLUMNS[:20],
     "name",
     "domain",
     "industry",
@@ -321,6 +322,7 @@ def company_rows(
             pool.code,
             phone,
             owner,
+            "",
             name,
             domain,
             industry,
@@ -407,6 +409,7 @@ def person_rows(
             pool.code,
             phone,
             owner,
+            "",
             first,
             last,
             email,
@@ -730,7 +733,7 @@ def seed(
                 pool_of = {p.code: p for p, _ in pools}
 
                 def keep_company(row: tuple) -> None:
-                    live_companies.append((row[0], row[20], pool_of[row[16]]))
+                    live_companies.append((row[0], row[21], pool_of[row[16]]))
 
                 for model, rows, on_live in (
                     (Company, lambda: company_rows(ctx, pools, companies, seed), keep_company),

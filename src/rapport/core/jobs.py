@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import TypeVar
 
 from django.apps import apps
 from django.conf import settings
@@ -24,18 +25,34 @@ log = logging.getLogger(__name__)
 
 def enqueue(job: BackgroundJob) -> None:
     """Sends the job's task once the current transaction commits (at once outside one)."""
+    name, pk = job.task_name, str(job.pk)
+    transaction.on_commit(lambda: _send(name, pk))
+
+
+def _send(task_name: str, job_id: str) -> None:
+    import importlib
+
     from celery import current_app
 
-    name, pk = job.task_name, str(job.pk)
-    transaction.on_commit(lambda: current_app.send_task(name, args=[pk]))
+    # Task names are "<module>.<function>": import the module so the task is registered here
+    # too (Celery autodiscovers tasks only in worker processes).
+    importlib.import_module(task_name.rsplit(".", 1)[0])
+    task = current_app.tasks.get(task_name)
+    if task is not None:
+        task.delay(job_id)  # honours CELERY_TASK_ALWAYS_EAGER (tests, `rapport` one-offs)
+    else:
+        current_app.send_task(task_name, args=[job_id])
 
 
-def claim(model: type[BackgroundJob], job_id) -> BackgroundJob | None:
+J = TypeVar("J", bound=BackgroundJob)
+
+
+def claim(model: type[J], job_id) -> J | None:
     """Marks the job running for this worker; None when it is finished or alive elsewhere."""
     stall = timezone.now() - dt.timedelta(seconds=settings.JOB_STALL_SECONDS)
     with transaction.atomic():
         job = model.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.is_finished:
+        if job is None or job.is_finished or job.status == JobStatus.DRAFT:
             return None
         if job.status == JobStatus.RUNNING and job.heartbeat_at and job.heartbeat_at > stall:
             return None  # another worker is on it
@@ -70,8 +87,6 @@ def job_models() -> list[type[BackgroundJob]]:
 
 def resume_stalled() -> int:
     """Queues again every job whose worker stopped reporting; answers how many."""
-    from celery import current_app
-
     stall = timezone.now() - dt.timedelta(seconds=settings.JOB_STALL_SECONDS)
     resumed = 0
     for model in job_models():
@@ -80,6 +95,6 @@ def resume_stalled() -> int:
         lost = model.objects.filter(**{"status": JobStatus.QUEUED, "created_at__lt": stall})
         for pk in [*stalled.values_list("pk", flat=True), *lost.values_list("pk", flat=True)]:
             log.warning("resuming stalled %s %s", model._meta.label, pk)
-            current_app.send_task(model.task_name, args=[str(pk)])
+            _send(model.task_name, str(pk))
             resumed += 1
     return resumed

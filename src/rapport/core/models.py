@@ -137,6 +137,7 @@ class IdempotencyRecord(models.Model):
 
 
 class JobStatus(models.TextChoices):
+    DRAFT = "draft", "Not started"  # being set up by the user (an import's mapping step)
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
     SUCCEEDED = "succeeded", "Finished"

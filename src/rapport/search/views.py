@@ -6,6 +6,7 @@ from urllib.parse import urlsplit
 
 from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
@@ -44,7 +45,7 @@ def results(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def palette(request: HttpRequest) -> HttpResponse:
+def palette(request: HttpRequest) -> HttpResponseBase:
     if request.headers.get("HX-Request") == "true" and not request.user.is_authenticated:
         # The session ended while the page stayed open: send the whole tab to the sign-in
         # page instead of letting htmx paste that page into the palette's list.

@@ -16,6 +16,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -31,7 +32,9 @@ from rapport.core.policy import can_write
 # --- guard --------------------------------------------------------------------------------
 
 
-def workspace_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def workspace_required(
+    view: Callable[..., HttpResponseBase],
+) -> Callable[..., HttpResponseBase]:
     """Signed in *and* acting in a workspace; domain errors become 404 / a 403 page.
 
     Anonymous visitors go to the login page. A signed-in user who belongs to no workspace
@@ -41,7 +44,7 @@ def workspace_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpR
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         if getattr(request, "actor", None) is None:
             return render(request, "ui/no_workspace.html", status=403)
         try:
@@ -122,6 +125,7 @@ class ListSpec:
     add_label: str = ""
     nav: str = ""
     page_size: int = 50
+    export_type: str = ""  # "person" / "company": offers import and export of this list
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,18 @@ def _label(form, name: str) -> str:
         return "Filters"
     label = form.fields[name].label if name in form.fields else None
     return str(label or name.replace("_", " ").capitalize())
+
+
+def _list_sort(actor, spec: ListSpec, value: str | None):
+    """The list's sort; lists of records with custom fields also sort by ``custom.<key>``."""
+    object_type = getattr(spec.filters, "object_type", "")
+    if not object_type:
+        return parse_sort(value, spec.sorts, spec.default_sort)
+    from rapport.customization.filters import parse_record_sort
+
+    return parse_record_sort(
+        value, spec.sorts, spec.default_sort, workspace=actor.workspace, object_type=object_type
+    )
 
 
 def list_page(request: HttpRequest, spec: ListSpec, **context) -> HttpResponse:
@@ -159,7 +175,7 @@ def list_page(request: HttpRequest, spec: ListSpec, **context) -> HttpResponse:
     if not errors:
         try:
             filters = spec.filters.from_querydict(form.query())
-            sort = parse_sort(form.data.get("sort"), spec.sorts, spec.default_sort)
+            sort = _list_sort(actor, spec, form.data.get("sort"))
             page = spec.select(
                 actor=actor,
                 filters=filters,
@@ -171,11 +187,15 @@ def list_page(request: HttpRequest, spec: ListSpec, **context) -> HttpResponse:
         except ValidationFailed as exc:
             for err in exc.errors:
                 name = err.field.split(".")[0]
+                if err.field.startswith("custom."):  # its input: custom.<key> or custom.<key>__gte
+                    name = next((n for n in form.fields if n.startswith(err.field)), err.field)
                 if name in form.fields:
                     form.add_error(name, err.message)
                 errors.append(FilterError(_label(form, name), err.message))
     filtered = any(
-        value.strip() for key, value in form.data.items() if key in spec.filters.model_fields
+        value.strip()
+        for key, value in form.data.items()
+        if key in spec.filters.model_fields or key.startswith("custom.")
     )
     ctx = {
         "spec": spec,
@@ -187,6 +207,8 @@ def list_page(request: HttpRequest, spec: ListSpec, **context) -> HttpResponse:
         "filtered": filtered,
         "paged": bool(request.GET.get("cursor")),
         "can_write": can_write(actor),
+        # Rows can be ticked for bulk work on lists that offer it, by members who may write.
+        "bulk": bool(spec.export_type) and can_write(actor),
         "results_id": RESULTS_ID,
         **context,
     }

@@ -34,6 +34,8 @@ CONTACT_FIELDS = {
     "tags",
     "address",
     "external_id",  # beyond DESIGN's list: the id in the system a record was imported from
+    "other_emails",  # beyond DESIGN's list, read-only: kept from merged records
+    "other_phones",
     "custom",
     "created_at",
     "updated_at",
@@ -51,6 +53,8 @@ COMPANY_FIELDS = {
     "owner",
     "tags",
     "external_id",
+    "other_domains",  # read-only: kept from merged records
+    "other_phones",
     "custom",
     "created_at",
     "updated_at",

@@ -115,10 +115,10 @@ def test_generator_is_deterministic():
     first = [row for row, _tags, _entry in bench.company_rows(ctx, pools, 50)]
     again = [row for row, _tags, _entry in bench.company_rows(ctx, bench.build_pools(), 50)]
     assert first == again
-    companies = [(row[0], row[20], pools[0][0]) for row in first]
+    companies = [(row[0], row[21], pools[0][0]) for row in first]
     people = list(bench.person_rows(ctx, pools, 300, companies))
     assert people == list(bench.person_rows(ctx, pools, 300, companies))
-    emails = [row[21] for row, _tags, _entry in people]
+    emails = [row[22] for row, _tags, _entry in people]
     assert len(set(emails)) == len(emails)
     times = [row[2] for row, _tags, _entry in people]
     assert times == sorted(times)

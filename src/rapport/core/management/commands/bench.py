@@ -21,7 +21,7 @@ import orjson
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-PHASES = ("all", "seed", "measure")
+PHASES = ("all", "seed", "measure", "data")
 
 
 def default_sqlite_path() -> Path:
@@ -63,6 +63,12 @@ class Command(BaseCommand):
             default="",
             help="Where to write the figures (default: $RAPPORT_DATA_DIR/bench-<vendor>.json)",
         )
+        parser.add_argument(
+            "--data-rows",
+            type=int,
+            default=1_000_000,
+            help="Rows of the import benchmark (0 skips the import and export figures)",
+        )
         parser.add_argument("--phase", choices=PHASES, default="all", help=argparse.SUPPRESS)
 
     def handle(self, *args, phase, **opts):
@@ -76,6 +82,8 @@ class Command(BaseCommand):
             return self.seed_here(opts)
         if phase == "measure":
             return self.measure_here(opts)
+        if phase == "data":
+            return self.data_here(opts)
         return self.orchestrate(opts)
 
     # --- the parent: one child per phase and database ---------------------------------------
@@ -105,6 +113,11 @@ class Command(BaseCommand):
                 measure += ["--json", opts["json"]]
             # The throttle still runs on every request; only its limit is raised.
             self._child(measure, {**env, "RAPPORT_API_RATE_LIMIT": "1000000/m"})
+            if opts["data_rows"]:
+                # A tenth of the rows first, in a process of its own: peak memory must not grow
+                # with the file.
+                for rows in (opts["data_rows"] // 10, opts["data_rows"]):
+                    self._child(["--phase", "data", *common, "--data-rows", str(rows)], env)
 
     def _child(self, argv: list[str], env: dict[str, str]) -> None:
         self.stdout.flush()
@@ -143,6 +156,19 @@ class Command(BaseCommand):
         path = Path(opts["json"] or Path(settings.DATA_DIR) / f"bench-{connection.vendor}.json")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(orjson.dumps(report.as_dict(), option=orjson.OPT_INDENT_2))
+        self.stdout.write(f"figures written to {path}")
+
+    def data_here(self, opts):
+        from django.db import connection
+
+        from rapport.imports.bench import bench_export, bench_import
+
+        rows = opts["data_rows"]
+        figures = {"vendor": connection.vendor, "import": bench_import(rows, self.stdout.write)}
+        if (rows == opts["data_rows"] and rows >= 1_000_000) or os.environ.get("BENCH_EXPORT"):
+            figures["export"] = bench_export(self.stdout.write)
+        path = Path(settings.DATA_DIR) / f"bench-data-{connection.vendor}-{rows}.json"
+        path.write_bytes(orjson.dumps(figures, option=orjson.OPT_INDENT_2))
         self.stdout.write(f"figures written to {path}")
 
 

@@ -72,9 +72,12 @@
     if (dlg && e.target === dlg) dlg.close();
   });
 
-  // Confirm destructive forms: <form data-confirm="Delete this person?">
+  // Confirm destructive forms: <form data-confirm="Delete this person?">, or one of a form's
+  // buttons: <button data-confirm="..."> (the button's question wins).
   document.addEventListener("submit", function (e) {
-    var msg = e.target.getAttribute && e.target.getAttribute("data-confirm");
+    var button = e.submitter;
+    var msg = (button && button.getAttribute && button.getAttribute("data-confirm")) ||
+      (e.target.getAttribute && e.target.getAttribute("data-confirm"));
     if (msg && !window.confirm(msg)) e.preventDefault();
   });
 })();
@@ -171,5 +174,18 @@
     if (!e.target.matches || !e.target.matches("[data-autocomplete-options]")) return;
     var p = parts(e.target);
     if (p && p.input) p.input.setAttribute("aria-expanded", e.target.children.length ? "true" : "false");
+  });
+})();
+
+// Select all: <input type="checkbox" data-check-all="FORM-ID"> ticks every "item" checkbox
+// that belongs to that form (the trash's rows).
+(function () {
+  "use strict";
+  document.addEventListener("change", function (e) {
+    var form = e.target.getAttribute && e.target.getAttribute("data-check-all");
+    if (!form) return;
+    document.querySelectorAll('input[type="checkbox"][name="item"][form="' + form + '"]').forEach(function (box) {
+      box.checked = e.target.checked;
+    });
   });
 })();
