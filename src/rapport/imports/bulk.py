@@ -82,7 +82,7 @@ def bulk_start(
     else:
         total = export_queryset(actor, object_type, filters or {}).count()
     with transaction.atomic():
-        job = BulkJob.objects.create(
+        job = BulkJob(
             workspace=actor.workspace,
             status=JobStatus.QUEUED,
             object_type=object_type,
@@ -94,6 +94,7 @@ def bulk_start(
             created_by=actor.user,
             created_by_kind=actor.kind.value,
         )
+        job.save()
         jobs.enqueue(job)
     return job
 

@@ -278,7 +278,7 @@ def export_start(
     _check(object_type, file_format)
     export_queryset(actor, object_type, params, sort)  # refuse bad filters now, not in the worker
     with transaction.atomic():
-        job = ExportJob.objects.create(
+        job = ExportJob(
             workspace=actor.workspace,
             status=JobStatus.QUEUED,
             object_type=object_type,
@@ -288,6 +288,7 @@ def export_start(
             created_by=actor.user,
             created_by_kind=actor.kind.value,
         )
+        job.save()
         jobs.enqueue(job)
     return job
 

@@ -193,7 +193,7 @@ def mapping_template_save(
         name=name,
         defaults={"columns": columns, "created_by": actor.user},
     )
-    return template
+    return template  # type: ignore[return-value]  # (the plugin types the abstract base)
 
 
 # --- reading the file as data -----------------------------------------------------------------

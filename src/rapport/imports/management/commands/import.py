@@ -123,7 +123,7 @@ class Command(BaseCommand):
                 raise CommandError(f"{path} must hold an object of column header: field.")
             return {str(k): str(v) for k, v in data.items()}
         template = ImportMapping.objects.filter(
-            workspace=actor.workspace, object_type=object_type, name=mapping_arg
+            **{"workspace": actor.workspace, "object_type": object_type, "name": mapping_arg}
         ).first()
         if template is None:
             raise CommandError(f"No mapping template named {mapping_arg!r}.")
