@@ -419,6 +419,12 @@ def import_run(job_id, *, on_progress: ProgressHook | None = None) -> ImportJob 
                 changes=_counts_changes(job),
                 source=job.source,
             )
+            if job.created_count or job.updated_count:
+                # Rows are written in bulk, not flagged one by one as a single create is: a
+                # workspace scan (blocked, incremental in cost) flags what the import brought.
+                from rapport.contacts import dedupe
+
+                dedupe.scan_start(actor=actor)
     return job
 
 

@@ -233,3 +233,11 @@ def test_upload_over_the_api_body_limit_is_allowed_for_imports(api, settings):
     r = post_file(api, csv_bytes([HUBSPOT_HEADER, *hubspot_rows(20)]))
     assert r.status_code == 201, r.content
     assert ImportJob.objects.filter(workspace=api.workspace).count() == 1
+
+
+def test_an_import_flags_the_duplicates_it_brought(api, run_jobs):
+    api.post("/contacts", {"first_name": "Ann", "last_name": "Smith", "phone": "+1 202 555 0199"})
+    job = post_file(api, csv_bytes([HUBSPOT_HEADER, *hubspot_rows(1)])).json()
+    start(api, job["id"], run_jobs)
+    pairs = api.get("/duplicates", {"type": "person"}).json()["results"]
+    assert len(pairs) == 1 and "phone" in " ".join(pairs[0]["reasons"])
