@@ -141,3 +141,18 @@ def test_api_export_refuses_bad_filters_and_formats(api):
     )
     r = api.post("/exports", {"object_type": "person", "filters": {"owner": "not-a-user"}})
     assert_problem(r, 422, "filters")
+
+
+def test_export_list_query_count_is_constant(api, django_capture_on_commit_callbacks):
+    from rapport.testing.suites import count_queries
+
+    def export():
+        with django_capture_on_commit_callbacks(execute=True):
+            api.post("/exports", {"object_type": "company", "format": "csv"})
+
+    export()
+    few, _, _ = count_queries(lambda: api.get("/exports"))
+    for _ in range(4):
+        export()
+    many, r, _ = count_queries(lambda: api.get("/exports"))
+    assert len(r.json()["results"]) == 5 and few == many
