@@ -241,3 +241,33 @@ def test_an_import_flags_the_duplicates_it_brought(api, run_jobs):
     start(api, job["id"], run_jobs)
     pairs = api.get("/duplicates", {"type": "person"}).json()["results"]
     assert len(pairs) == 1 and "phone" in " ".join(pairs[0]["reasons"])
+
+
+def test_custom_fields_are_import_targets_and_export_columns(api, run_jobs):
+    for payload in (
+        {"key": "tier", "label": "Customer tier", "type": "select",
+         "options": [{"value": "gold", "label": "Gold"}, {"value": "silver", "label": "Silver"}]},
+        {"key": "seats", "label": "Seats", "type": "number"},
+    ):  # fmt: skip
+        r = api.post("/custom-fields", {"object_type": "contacts.person", **payload})
+        assert r.status_code == 201, r.content
+    data = csv_bytes(
+        [
+            ["Email", "Customer tier", "Seats"],
+            ["a@example.com", "gold", "12"],
+            ["b@example.com", "platinum", "x"],
+        ]
+    )
+    job = post_file(api, data).json()
+    assert job["mapping"] == {"0": "email", "1": "custom.tier", "2": "custom.seats"}
+    start(api, job["id"], run_jobs)
+    done = api.get(f"/imports/{job['id']}").json()
+    assert (done["created"], done["rejected"]) == (1, 1)
+    issue = api.get(f"/imports/{job['id']}/issues").json()["results"][0]
+    assert {e["column"] for e in issue["errors"]} == {"Customer tier", "Seats"}
+    assert Person.objects.get(email="a@example.com").custom == {"tier": "gold", "seats": 12}
+    r = run_jobs(api.post, "/exports", {"object_type": "person", "format": "csv"})
+    download = api.get(f"/exports/{r.json()['id']}/download")
+    table = list(csv.reader(io.StringIO(b"".join(download.streaming_content).decode("utf-8-sig"))))
+    row = dict(zip(table[0], table[1], strict=True))
+    assert row["Customer tier"] in ("gold", "Gold") and row["Seats"] == "12"
