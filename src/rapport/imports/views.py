@@ -230,7 +230,7 @@ def export_file(request: HttpRequest) -> HttpResponseBase:
 def _stream_export(actor, object_type, file_format, params, qs) -> HttpResponseBase:
     name = exports.file_name_for(object_type, file_format)
     columns = exports.columns_for(object_type, actor.workspace)
-    records = list(exports.iter_records(qs))
+    records = list(exports.iter_records(qs, object_type))
     exports.audit_export(actor, object_type, file_format, params, len(records))
     if file_format == "xlsx":
         import io
