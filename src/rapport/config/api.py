@@ -108,6 +108,7 @@ def _register_routers() -> None:
     from rapport.contacts.api import companies_router, contacts_router, trash_router
     from rapport.contacts.dedupe_api import router as duplicates_router
     from rapport.customization.api import router as custom_fields_router
+    from rapport.customization.views_api import router as saved_views_router
     from rapport.imports.api import bulk_router, exports_router, imports_router
     from rapport.search.api import router as search_router
 
@@ -121,6 +122,7 @@ def _register_routers() -> None:
     api.add_router("/bulk", bulk_router)
     api.add_router("/audit", audit_router)
     api.add_router("/custom-fields", custom_fields_router)
+    api.add_router("/views", saved_views_router)
 
 
 _register_routers()

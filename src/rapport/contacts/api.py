@@ -62,6 +62,18 @@ def _record_sort(actor, value: str, allowed: tuple[str, ...], object_type: str):
     )
 
 
+def _view_defaults(request, actor, filters, sort: str, limit: int) -> tuple[str, int]:
+    """``?view=``: the saved view's sort and page size unless the query gives its own."""
+    view = filters.saved_view(actor)
+    if view is None:
+        return sort, limit
+    if "sort" not in request.GET and view.sort:
+        sort = view.sort
+    if "limit" not in request.GET:
+        limit = view.page_size
+    return sort, limit
+
+
 @contacts_router.get("", response={200: ContactList, **COMMON_ERRORS}, summary="List people")
 def list_contacts(
     request,
@@ -71,6 +83,7 @@ def list_contacts(
     sort: str = _sort(PERSON_SORTS),
 ) -> HttpResponse:
     actor = actor_of(request)
+    sort, limit = _view_defaults(request, actor, filters, sort, limit)
     page = selectors.person_list(
         actor=actor,
         filters=filters.with_custom(request.GET),
@@ -166,6 +179,7 @@ def list_companies(
     sort: str = _sort(COMPANY_SORTS),
 ) -> HttpResponse:
     actor = actor_of(request)
+    sort, limit = _view_defaults(request, actor, filters, sort, limit)
     page = selectors.company_list(
         actor=actor,
         filters=filters.with_custom(request.GET),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, Self
 
 from django.db.models import Q
 from ninja import Schema
@@ -66,6 +66,9 @@ class _RecordFilters(Schema):
     created_before: dt.datetime | None = None
     updated_after: dt.datetime | None = None
     updated_before: dt.datetime | None = None
+    view: uuid.UUID | None = Field(
+        None, description="A saved view's id: its conditions apply too (see /views)"
+    )
 
     @field_validator("*")
     @classmethod
@@ -93,6 +96,17 @@ class _RecordFilters(Schema):
     # ``custom.<key>[__op]`` parameters (customization.filters): their names are not known
     # until the workspace's definitions are, so they come from the raw query.
     _custom: dict[str, str] = PrivateAttr(default_factory=dict)
+    _view: Any = PrivateAttr(default=None)  # the saved view, once read
+
+    def saved_view(self, actor):
+        """The saved view of ``?view=`` (404 when the actor cannot see it), read once."""
+        if self.view is None:
+            return None
+        if self._view is None or self._view.pk != self.view:
+            from rapport.customization.selectors import view_get
+
+            self._view = view_get(actor=actor, view_id=self.view, object_type=self.object_type)
+        return self._view
 
     def with_custom(self, query) -> Self:
         from rapport.customization.filters import custom_params
@@ -137,6 +151,10 @@ class _RecordFilters(Schema):
             from rapport.customization.filters import custom_q
 
             q &= custom_q(actor.workspace, self.object_type, self._custom)
+        if self.view is not None:
+            from rapport.customization.selectors import view_conditions_q
+
+            q &= view_conditions_q(actor=actor, view=self.saved_view(actor))
         return q
 
     @classmethod

@@ -85,3 +85,32 @@ class CustomField(WorkspaceModel, ActorStamped, Versioned, SoftDeletable):
             if option.get("value") == value:
                 return str(option.get("label") or value)
         return str(value)
+
+
+class SavedView(WorkspaceModel, ActorStamped, Versioned):
+    """A list saved with its conditions, sort, columns and page size (``customization.views``).
+
+    Private views are their owner's; shared ones the workspace's. ``conditions`` is a tree
+    ``{"op": "and"|"or", "items": [condition | group]}`` checked by ``customization.conditions``.
+    """
+
+    object_type = models.CharField(max_length=40, choices=ObjectType.choices)
+    name = models.CharField(max_length=100)
+    owner = models.ForeignKey(
+        "users.User", on_delete=models.CASCADE, related_name="+", null=True, blank=True
+    )
+    shared = models.BooleanField(default=False)
+    pinned = models.BooleanField(default=False)
+    conditions = models.JSONField(default=dict, blank=True)
+    sort = models.CharField(max_length=80, blank=True)
+    columns = models.JSONField(default=list, blank=True)
+    page_size = models.PositiveSmallIntegerField(default=50)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["workspace", "object_type", "name", "id"], name="savedview_name"),
+            models.Index(fields=["workspace", "owner"], name="savedview_owner"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

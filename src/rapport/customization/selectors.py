@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from django.apps import apps
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from rapport.core.actors import Actor
 from rapport.core.context import memo
 from rapport.core.errors import NotFound
 from rapport.core.pagination import Page, Sort, keyset_page
 
-from .models import CustomField, ObjectType
+from .models import CustomField, ObjectType, SavedView
 
 OBJECT_TYPES = tuple(ObjectType.values)
 
@@ -71,3 +71,54 @@ def records_with_value(workspace, object_type: str, key: str, *, live_only: bool
 def value_count(field: CustomField) -> int:
     """How many live records hold a value for ``field`` (the delete confirmation says it)."""
     return records_with_value(field.workspace_id, field.object_type, field.key).count()
+
+
+# --- saved views ------------------------------------------------------------------------------
+
+
+def saved_views(actor: Actor) -> QuerySet[SavedView]:
+    """The views ``actor`` may see: the workspace's shared ones and their own private ones."""
+    mine = Q(owner_id=actor.user_id) if actor.user_id is not None else Q(pk__in=[])
+    return SavedView.objects.visible_to(actor).filter(Q(shared=True) | mine)
+
+
+def view_list(
+    *, actor: Actor, object_type: str | None, sort: Sort, cursor: str | None, limit: int
+) -> Page:
+    qs = saved_views(actor)
+    if object_type:
+        qs = qs.filter(object_type=object_type)
+    return keyset_page(qs, sort=sort, cursor=cursor, limit=limit)
+
+
+def view_get(*, actor: Actor, view_id, object_type: str | None = None) -> SavedView:
+    qs = saved_views(actor)
+    if object_type:
+        qs = qs.filter(object_type=object_type)
+    view = qs.filter(pk=view_id).first()
+    if view is None:
+        raise NotFound("No such saved view.")
+    return view
+
+
+def pinned_views(actor: Actor, *, limit: int = 20) -> list[SavedView]:
+    """The pinned views the main navigation lists (one query)."""
+    return list(
+        saved_views(actor)
+        .filter(pinned=True)
+        .only("id", "name", "object_type", "shared")
+        .order_by("object_type", "name", "id")[:limit]
+    )
+
+
+def view_conditions_q(*, actor: Actor, view: SavedView):
+    """The view's conditions as a ``Q`` for its record type, compiled for ``actor``."""
+    from .catalogue import catalogue
+    from .conditions import Context, compile_conditions
+
+    _, q = compile_conditions(
+        view.conditions,
+        catalogue(actor.workspace, view.object_type),
+        Context(workspace=actor.workspace, user_id=actor.user_id),
+    )
+    return q

@@ -20,13 +20,19 @@ from django.utils import timezone
 
 from rapport.audit.services import diff, record
 from rapport.core.actors import Actor
-from rapport.core.errors import FieldError, NotFound, ValidationFailed, VersionConflict
-from rapport.core.policy import require_admin
+from rapport.core.errors import (
+    FieldError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    VersionConflict,
+)
+from rapport.core.policy import can_write, is_admin, require_admin, require_write
 from rapport.core.validation import clean_text
 from rapport.search import services as search_index
 
 from . import events
-from .models import CustomField, ObjectType
+from .models import CustomField, ObjectType, SavedView
 from .selectors import records_with_value, value_count
 from .types import check_pattern, clean_options, get_type, type_names
 
@@ -413,3 +419,188 @@ def field_delete(
                 if getattr(obj, "deleted_at", None) is None:
                     search_index.index_record(obj)
     return held
+
+
+# --- saved views ------------------------------------------------------------------------------
+
+VIEW_SNAPSHOT = (
+    "object_type",
+    "name",
+    "shared",
+    "pinned",
+    "conditions",
+    "sort",
+    "columns",
+    "page_size",
+)
+PAGE_SIZE_MIN, PAGE_SIZE_MAX = 10, 200
+
+
+def can_change_view(actor: Actor, view: SavedView) -> bool:
+    """Its owner changes a view; admins change shared ones too (private ones they never see)."""
+    if not can_write(actor):
+        return False
+    if actor.user_id is not None and view.owner_id == actor.user_id:
+        return True
+    return view.shared and is_admin(actor)
+
+
+def _clean_view(actor: Actor, data: Mapping[str, Any], *, current: SavedView | None) -> dict:
+    from .catalogue import MAX_COLUMNS, catalogue, columns, sorts
+    from .conditions import Context, compile_conditions
+    from .filters import parse_record_sort
+
+    c = _Collector()
+    if current is None:
+        object_type = data.get("object_type")
+        if object_type not in ObjectType.values:
+            raise ValidationFailed.one(
+                "object_type", f"Use one of: {', '.join(ObjectType.values)}."
+            )
+        c.values["object_type"] = object_type
+    else:
+        object_type = current.object_type
+        if "object_type" in data and data["object_type"] not in (None, object_type):
+            c.errors.append(FieldError("object_type", "The object type cannot change."))
+    if current is None or "name" in data:
+        c.take("name", clean_text, data.get("name"), field="name", max_length=100, required=True)
+    for name in ("shared", "pinned"):
+        if name in data:
+            c.take(name, _clean_bool, data[name], name)
+    if "conditions" in data:
+        try:
+            cleaned, _ = compile_conditions(
+                data["conditions"],
+                catalogue(actor.workspace, object_type),
+                Context(workspace=actor.workspace, user_id=actor.user_id),
+            )
+        except ValidationFailed as exc:
+            c.errors.extend(exc.errors)
+        else:
+            c.values["conditions"] = cleaned
+    if "sort" in data:
+        value = data["sort"] or ""
+        if not isinstance(value, str):
+            c.errors.append(FieldError("sort", "Must be a sort such as -updated_at."))
+        elif value.strip():
+            try:
+                sort = parse_record_sort(
+                    value,
+                    sorts(object_type),
+                    "-updated_at",
+                    workspace=actor.workspace,
+                    object_type=object_type,
+                )
+            except ValidationFailed as exc:
+                c.errors.extend(exc.errors)
+            else:
+                c.values["sort"] = sort.token
+        else:
+            c.values["sort"] = ""
+    if "columns" in data:
+        value = data["columns"] or []
+        known = columns(actor.workspace, object_type)
+        if not isinstance(value, list) or len(value) > MAX_COLUMNS:
+            c.errors.append(FieldError("columns", f"Send a list of at most {MAX_COLUMNS} columns."))
+        else:
+            chosen: list[str] = []
+            for index, key in enumerate(value):
+                if not isinstance(key, str) or key not in known:
+                    c.errors.append(FieldError(f"columns.{index}", "Unknown column."))
+                elif key in chosen:
+                    c.errors.append(FieldError(f"columns.{index}", "This column is listed twice."))
+                else:
+                    chosen.append(key)
+            c.values["columns"] = chosen
+    if "page_size" in data:
+        value = data["page_size"]
+        if isinstance(value, bool) or not isinstance(value, int):
+            c.errors.append(FieldError("page_size", "Must be a whole number."))
+        elif not PAGE_SIZE_MIN <= value <= PAGE_SIZE_MAX:
+            c.errors.append(
+                FieldError("page_size", f"Use {PAGE_SIZE_MIN} to {PAGE_SIZE_MAX} rows.")
+            )
+        else:
+            c.values["page_size"] = value
+    c.raise_if_any()
+    return c.values
+
+
+def _view_snapshot(view: SavedView) -> dict:
+    return {name: getattr(view, name) for name in VIEW_SNAPSHOT}
+
+
+@transaction.atomic
+def view_create(*, actor: Actor, data: Mapping[str, Any], source: str = "") -> SavedView:
+    """Saves a list as a view owned by ``actor`` (private unless ``shared``)."""
+    require_write(actor)
+    values = _clean_view(actor, data, current=None)
+    view = SavedView(workspace=actor.workspace, owner=actor.user, **values)
+    view.stamp(actor, created=True)
+    view.save()
+    record(
+        actor=actor,
+        action=events.VIEW_CREATED,
+        obj=view,
+        changes=diff({}, _view_snapshot(view)),
+        source=source,
+    )
+    return view
+
+
+def _locked_view(actor: Actor, view_id) -> SavedView:
+    from .selectors import saved_views
+
+    view = saved_views(actor).select_for_update().filter(pk=view_id).first()
+    if view is None:
+        raise NotFound("No such saved view.")  # another's private view: missing, not forbidden
+    return view
+
+
+def _require_change(actor: Actor, view: SavedView) -> None:
+    require_write(actor)
+    if not can_change_view(actor, view):
+        raise PermissionDenied("Only the view's owner or an admin can change a shared view.")
+
+
+@transaction.atomic
+def view_update(
+    *,
+    actor: Actor,
+    view_id,
+    data: Mapping[str, Any],
+    expected_version: int | None = None,
+    source: str = "",
+) -> SavedView:
+    view = _locked_view(actor, view_id)
+    _require_change(actor, view)
+    _check_version(view, expected_version)
+    values = _clean_view(actor, data, current=view)
+    before = _view_snapshot(view)
+    for name, value in values.items():
+        setattr(view, name, value)
+    changes = diff(before, _view_snapshot(view))
+    if not changes:
+        return view
+    view.version += 1
+    view.stamp(actor)
+    view.save()
+    record(actor=actor, action=events.VIEW_UPDATED, obj=view, changes=changes, source=source)
+    return view
+
+
+@transaction.atomic
+def view_delete(
+    *, actor: Actor, view_id, expected_version: int | None = None, source: str = ""
+) -> None:
+    view = _locked_view(actor, view_id)
+    _require_change(actor, view)
+    _check_version(view, expected_version)
+    record(
+        actor=actor,
+        action=events.VIEW_DELETED,
+        obj=view,
+        changes=diff(_view_snapshot(view), {}),
+        source=source,
+    )
+    view.delete()

@@ -14,7 +14,13 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from rapport.core.errors import DomainError, NotFound, PermissionDenied, VersionConflict
+from rapport.core.errors import (
+    DomainError,
+    NotFound,
+    PermissionDenied,
+    ValidationFailed,
+    VersionConflict,
+)
 from rapport.core.policy import is_admin, require_admin
 from rapport.ui.views import workspace_required
 
@@ -162,3 +168,184 @@ def field_delete(request: HttpRequest, field_id: uuid.UUID) -> HttpResponse:
             "object_label": ObjectType(field.object_type).label.lower(),
         },
     )
+
+
+# --- saved views ------------------------------------------------------------------------------
+
+
+def _list_url(view) -> str:
+    from django.urls import reverse
+
+    name = (
+        "contacts:person_list" if view.object_type == "contacts.person" else "contacts:company_list"
+    )
+    return f"{reverse(name)}?view={view.pk}"
+
+
+@workspace_required
+@require_POST
+def view_create(request: HttpRequest) -> HttpResponse:
+    """ "Save as view" on a list: the list's current filters and sort become the view's."""
+    from django.http import QueryDict
+
+    from .catalogue import conditions_from_query
+    from .selectors import view_get
+
+    actor = request.actor  # type: ignore[attr-defined]
+    object_type = request.POST.get("object_type", "")
+    query = QueryDict(request.POST.get("query", "")[:4000])
+    items: list = conditions_from_query(query, object_type, actor.workspace)
+    base_id = query.get("view")
+    if base_id:
+        try:
+            base = view_get(actor=actor, view_id=uuid.UUID(base_id), object_type=object_type)
+        except ValueError:
+            base = None
+        if base is not None and (base.conditions or {}).get("items"):
+            items = [base.conditions, *items]
+    data = {
+        "object_type": object_type,
+        "name": request.POST.get("name", ""),
+        "shared": request.POST.get("shared") == "on",
+        "pinned": request.POST.get("pinned") == "on",
+        "conditions": {"op": "and", "items": items},
+    }
+    if query.get("sort"):
+        data["sort"] = query["sort"]
+    try:
+        view = services.view_create(actor=actor, data=data, source="ui")
+    except ValidationFailed as exc:
+        messages.error(request, "The view was not saved: " + exc.detail)
+        back = reverse(
+            "contacts:person_list" if object_type == "contacts.person" else "contacts:company_list"
+        )
+        return redirect(back + ("?" + query.urlencode() if query else ""))
+    messages.success(request, f"Saved the view “{view.name}”.")
+    return redirect(_list_url(view))
+
+
+BUILDER_ID = "condition-builder"
+
+
+@workspace_required
+def view_edit(request: HttpRequest, view_id: uuid.UUID) -> HttpResponse:
+    """A view's name, sharing, pin, sort, page size, conditions (a builder of plain form rows:
+    add/remove conditions and groups; htmx swaps only the builder) and columns (checkboxes and
+    their order)."""
+    from rapport.tenancy.selectors import member_choices
+    from rapport.ui.views import htmx_target
+
+    from . import builder
+    from .catalogue import DEFAULT_COLUMNS, catalogue, columns, sorts
+    from .conditions import count_conditions
+    from .selectors import view_get
+
+    actor = request.actor  # type: ignore[attr-defined]
+    view = view_get(actor=actor, view_id=view_id)
+    if not services.can_change_view(actor, view):
+        raise PermissionDenied("Only the view's owner or an admin can change a shared view.")
+    known = columns(actor.workspace, view.object_type)
+    fields = catalogue(actor.workspace, view.object_type)
+    chosen = list(view.columns or DEFAULT_COLUMNS.get(view.object_type, ()))
+    tree = view.conditions if (view.conditions or {}).get("items") else {"op": "and", "items": []}
+    errors: dict[str, str] = {}
+    condition_errors: dict[str, str] = {}
+    values = {
+        "name": view.name,
+        "shared": view.shared,
+        "pinned": view.pinned,
+        "sort": view.sort,
+        "page_size": view.page_size,
+    }
+    if request.method == "POST":
+        action = request.POST.get("action", "save")
+        if action == "delete":
+            services.view_delete(actor=actor, view_id=view.pk, source="ui")
+            messages.success(request, f"Deleted the view “{view.name}”.")
+            return redirect(_list_url(view).split("?")[0])
+        tree = builder.tree_from_post(request.POST)
+        # Ordered by the numbers typed; on a tie the column just moved there goes first.
+        before = {key: i + 1 for i, key in enumerate(chosen)}
+        picked = []
+        for index, key in enumerate(known):
+            if request.POST.get(f"col-{key}") == "on":
+                order = _int(request.POST.get(f"pos-{key}")) or 1000 + index
+                picked.append((order, before.get(key) == order, index, key))
+        chosen = [key for *_, key in sorted(picked)]
+        values = {
+            "name": request.POST.get("name", ""),
+            "shared": request.POST.get("shared") == "on",
+            "pinned": request.POST.get("pinned") == "on",
+            "sort": request.POST.get("sort", ""),
+            "page_size": _int(request.POST.get("page_size")),
+        }
+        if action != "save":
+            tree = builder.apply_action(tree, action, next(iter(fields), ""))
+        else:
+            data = {**values, "columns": chosen, "conditions": tree}
+            if values["page_size"] is None:
+                errors["page_size"] = "Must be a whole number."
+            else:
+                try:
+                    view = services.view_update(
+                        actor=actor,
+                        view_id=view.pk,
+                        data=data,
+                        source="ui",
+                        expected_version=_int(request.POST.get("version")),
+                    )
+                except ValidationFailed as exc:
+                    condition_errors = builder.error_paths(exc.errors)
+                    errors = {
+                        e.field.split(".")[0]: e.message
+                        for e in exc.errors
+                        if not e.field.startswith("conditions.")
+                    }
+                except VersionConflict:
+                    errors["__all__"] = "Someone changed this view meanwhile: reload it first."
+                else:
+                    messages.success(request, f"Saved the view “{view.name}”.")
+                    return redirect(_list_url(view))
+    position = {key: i + 1 for i, key in enumerate(chosen)}
+    rows = sorted(
+        (
+            {"column": c, "on": c.key in position, "pos": position.get(c.key, "")}
+            for c in known.values()
+        ),
+        key=lambda r: (not r["on"], r["pos"] or 0),
+    )
+    sort_options = [
+        *(("-" + s, f"{s.replace('_', ' ')} (descending)") for s in sorts(view.object_type)),
+        *((s, s.replace("_", " ")) for s in sorts(view.object_type)),
+        *((c.sort, c.label) for c in known.values() if c.sort.startswith("custom.")),
+        *(
+            ("-" + c.sort, f"{c.label} (descending)")
+            for c in known.values()
+            if c.sort.startswith("custom.")
+        ),
+    ]
+    members = [(str(pk), name) for pk, name in member_choices(workspace=actor.workspace)]
+    context = {
+        "view": view,
+        "values": values,
+        "rows": rows,
+        "errors": errors,
+        "condition_errors": condition_errors,
+        "sort_options": sort_options,
+        "list_url": _list_url(view),
+        "fields": [(f.key, f.label) for f in fields.values()],
+        "entries": builder.entries(tree, fields, condition_errors, members),
+        "condition_count": count_conditions(tree),
+        "builder_id": BUILDER_ID,
+        "nav": "people" if view.object_type == "contacts.person" else "companies",
+    }
+    if htmx_target(request) == BUILDER_ID:
+        return render(request, "customization/partials/condition_builder.html", context)
+    return render(request, "customization/view_form.html", context)
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None

@@ -349,10 +349,13 @@ def bench_custom_filter(say: Callable[[str], None], runs: int = 30) -> dict[str,
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cur:
         # One person in eight is gold, the rest silver (set raw: 1M rows).
-        first_char = "substr(id, 1, 1)" if connection.vendor == "sqlite" else "left(id::text, 1)"
+        sqlite = connection.vendor == "sqlite"
+        first_char = "substr(id, 1, 1)" if sqlite else "left(id::text, 1)"
+        cast = "" if sqlite else "::jsonb"
         cur.execute(
-            f"UPDATE contacts_person SET custom = CASE WHEN {first_char} IN ('0', '1') "
-            """THEN '{"tier": "gold"}' ELSE '{"tier": "silver"}' END WHERE workspace_id = %s""",
+            f"UPDATE contacts_person SET custom = (CASE WHEN {first_char} IN ('0', '1') "
+            """THEN '{"tier": "gold"}' ELSE '{"tier": "silver"}' END)"""
+            f"{cast} WHERE workspace_id = %s",
             [wid],
         )
     say(f"custom filter: tier set on every person in {time.perf_counter() - started:.1f} s")

@@ -172,16 +172,21 @@ def list_page(request: HttpRequest, spec: ListSpec, **context) -> HttpResponse:
             for name, field_errors in form.errors.items()
             for message in field_errors
         ]
+    saved_view = None
     if not errors:
         try:
             filters = spec.filters.from_querydict(form.query())
+            # ?view=<id>: a saved view's conditions (in the filters), sort, page size, columns
+            saved_view = filters.saved_view(actor) if hasattr(filters, "saved_view") else None
+            if saved_view is not None and saved_view.sort and not request.GET.get("sort"):
+                form.data["sort"] = saved_view.sort  # the form filled in the list's default
             sort = _list_sort(actor, spec, form.data.get("sort"))
             page = spec.select(
                 actor=actor,
                 filters=filters,
                 sort=sort,
                 cursor=form.data.get("cursor") or None,
-                limit=spec.page_size,
+                limit=saved_view.page_size if saved_view is not None else spec.page_size,
                 for_display=True,
             )
         except ValidationFailed as exc:
@@ -195,11 +200,14 @@ def list_page(request: HttpRequest, spec: ListSpec, **context) -> HttpResponse:
     filtered = any(
         value.strip()
         for key, value in form.data.items()
-        if key in spec.filters.model_fields or key.startswith("custom.")
+        if (key in spec.filters.model_fields and key != "view") or key.startswith("custom.")
     )
     ctx = {
         "spec": spec,
         "nav": spec.nav,
+        "saved_view": saved_view,
+        "view_filtered": bool(saved_view and (saved_view.conditions or {}).get("items")),
+        "clear_url": f"{request.path}?view={saved_view.pk}" if saved_view else request.path,
         "page": page,
         "sort": sort,
         "filter_form": form,

@@ -114,3 +114,75 @@ def custom_list_columns(context, spec) -> list[Column]:
         for f in fields
         if f.show_in_list
     ]
+
+
+# --- saved views' columns -------------------------------------------------------------------------
+
+
+@register.simple_tag(takes_context=True)
+def view_columns(context, view) -> list:
+    """The header cells of a saved view's columns, in its order (unknown ones are skipped)."""
+    from ..catalogue import columns
+
+    memo = _memo(context)
+    key = ("view_columns", str(view.pk), view.version)
+    if key not in memo:
+        known = columns(view.workspace_id, view.object_type)
+        memo[key] = [known[k] for k in view.columns if k in known]
+    return memo[key]
+
+
+@register.simple_tag(takes_context=True)
+def custom_cell(context, obj, key: str) -> ShownValue | None:
+    """One custom field's cell of a row (``key`` is ``custom.<key>``)."""
+    fields = definitions(context, obj.workspace_id, obj._meta.label_lower)
+    for field in fields:
+        if field.param == key:
+            return shown(context, field, (obj.custom or {}).get(field.key))
+    return None
+
+
+PLAIN_COLUMNS = frozenset(
+    {
+        "title",
+        "source",
+        "city",
+        "region",
+        "postal_code",
+        "country",
+        "external_id",
+        "domain",
+        "industry",
+    }
+)
+
+
+@register.simple_tag
+def view_attr(obj, key: str) -> str:
+    """A plain text column of a saved view's row."""
+    return str(getattr(obj, key, "") or "") if key in PLAIN_COLUMNS else ""
+
+
+@register.simple_tag(takes_context=True)
+def saved_views_for(context, spec) -> list:
+    """The saved views of a list's record type the user can see (one query)."""
+    from ..selectors import saved_views
+
+    actor = context.get("actor") or getattr(context.get("request"), "actor", None)
+    object_type = getattr(spec.filters, "object_type", "")
+    if actor is None or not object_type:
+        return []
+    return list(
+        saved_views(actor)
+        .filter(object_type=object_type)
+        .only("id", "name", "shared", "object_type")
+        .order_by("name", "id")[:50]
+    )
+
+
+@register.simple_tag(takes_context=True)
+def can_change_view(context, view) -> bool:
+    from ..services import can_change_view as allowed
+
+    actor = context.get("actor") or getattr(context.get("request"), "actor", None)
+    return actor is not None and allowed(actor, view)
