@@ -25,6 +25,7 @@ from rapport.core.custom_fields import clean_custom
 from rapport.core.errors import (
     DomainError,
     Duplicate,
+    ErrorCollector,
     FieldError,
     NotFound,
     PermissionDenied,
@@ -56,23 +57,7 @@ COMPANY_TEXT = {"industry": 100}
 ADDRESS_TEXT = {"street": 255, "city": 120, "region": 120, "postal_code": 32}
 
 
-class _Collector:
-    """Gathers every field error of one input so the caller sees them all at once."""
-
-    def __init__(self) -> None:
-        self.errors: list[FieldError] = []
-        self.values: dict[str, Any] = {}
-
-    def take(self, key: str, fn, *args, **kwargs) -> None:
-        try:
-            self.values[key] = fn(*args, **kwargs)
-        except ValidationFailed as exc:
-            self.errors.extend(exc.errors)
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            detail = "; ".join(f"{e.field}: {e.message}" for e in self.errors)
-            raise ValidationFailed(detail, self.errors)
+_Collector = ErrorCollector  # (the shared collector of core.errors)
 
 
 def _clean_common(

@@ -7,6 +7,7 @@ form errors and messages, imports to a rejected row with its reason.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -69,3 +70,23 @@ class VersionConflict(DomainError):
             f"The record was changed by someone else (current version {current_version}). "
             "Reload it and apply your change again."
         )
+
+
+class ErrorCollector:
+    """Gathers every field error of one input so the caller sees them all at once:
+    ``take(key, cleaner, ...)`` keeps the cleaned value or the cleaner's errors."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+        self.values: dict[str, Any] = {}
+
+    def take(self, key: str, fn, *args, **kwargs) -> None:
+        try:
+            self.values[key] = fn(*args, **kwargs)
+        except ValidationFailed as exc:
+            self.errors.extend(exc.errors)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            detail = "; ".join(f"{e.field}: {e.message}" for e in self.errors)
+            raise ValidationFailed(detail, self.errors)

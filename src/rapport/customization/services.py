@@ -21,6 +21,7 @@ from django.utils import timezone
 from rapport.audit.services import diff, record
 from rapport.core.actors import Actor
 from rapport.core.errors import (
+    ErrorCollector,
     FieldError,
     NotFound,
     PermissionDenied,
@@ -56,21 +57,7 @@ IMMUTABLE = ("object_type", "key", "type")
 SNAPSHOT = (*IMMUTABLE, *EDITABLE)
 
 
-class _Collector:
-    def __init__(self) -> None:
-        self.errors: list[FieldError] = []
-        self.values: dict[str, Any] = {}
-
-    def take(self, key: str, fn, *args, **kwargs) -> None:
-        try:
-            self.values[key] = fn(*args, **kwargs)
-        except ValidationFailed as exc:
-            self.errors.extend(exc.errors)
-
-    def raise_if_any(self) -> None:
-        if self.errors:
-            detail = "; ".join(f"{e.field}: {e.message}" for e in self.errors)
-            raise ValidationFailed(detail, self.errors)
+_Collector = ErrorCollector  # (the shared collector of core.errors)
 
 
 def _clean_key(value: Any) -> str:

@@ -77,3 +77,25 @@ def bound_to(workspace_id: uuid.UUID | None) -> Iterator[None]:
         yield
     finally:
         bind_workspace(uuid.UUID(current))
+
+
+def migration_operation(tables: list[str]):
+    """The RunPython a migration adds to put new workspace tables behind row-level security
+    (PostgreSQL only; nothing on SQLite)."""
+    from django.db import migrations
+
+    def forward(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        for table in tables:
+            for sql in enable_sql(table):
+                schema_editor.execute(sql)
+
+    def backward(apps, schema_editor):
+        if schema_editor.connection.vendor != "postgresql":
+            return
+        for table in tables:
+            for sql in disable_sql(table):
+                schema_editor.execute(sql)
+
+    return migrations.RunPython(forward, backward)

@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from rapport.tenancy.rls import disable_sql, enable_sql
+from rapport.tenancy.rls import migration_operation
 
 TABLES = [
     "contacts_otheridentifier",
@@ -12,26 +12,10 @@ TABLES = [
 ]
 
 
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for table in TABLES:
-        for sql in enable_sql(table):
-            schema_editor.execute(sql)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for table in TABLES:
-        for sql in disable_sql(table):
-            schema_editor.execute(sql)
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("contacts", "0004_dedupe"),
         ("tenancy", "0003_row_level_security"),  # creates rapport_workspace_visible()
     ]
 
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [migration_operation(TABLES)]

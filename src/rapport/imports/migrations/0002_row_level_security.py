@@ -5,25 +5,9 @@ Issues and imported-record rows carry no workspace: they are read only through t
 
 from django.db import migrations
 
-from rapport.tenancy.rls import disable_sql, enable_sql
+from rapport.tenancy.rls import migration_operation
 
 TABLES = ["imports_importjob", "imports_importmapping", "imports_exportjob", "imports_bulkjob"]
-
-
-def forward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for table in TABLES:
-        for sql in enable_sql(table):
-            schema_editor.execute(sql)
-
-
-def backward(apps, schema_editor):
-    if schema_editor.connection.vendor != "postgresql":
-        return
-    for table in TABLES:
-        for sql in disable_sql(table):
-            schema_editor.execute(sql)
 
 
 class Migration(migrations.Migration):
@@ -32,4 +16,4 @@ class Migration(migrations.Migration):
         ("tenancy", "0003_row_level_security"),
     ]
 
-    operations = [migrations.RunPython(forward, backward)]
+    operations = [migration_operation(TABLES)]
