@@ -2,7 +2,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.db.models.functions import Lower
 
 from rapport.core.custom_fields import search_text
 from rapport.core.models import (
@@ -110,6 +111,13 @@ class Company(Record):
             _live_index("company_updated", "updated_at", "id"),
             _live_index("company_name", "name", "id"),
             _live_index("company_owner", "owner", "created_at"),
+            # Imports and duplicate checks match company names case-insensitively.
+            models.Index(
+                F("workspace"),
+                Lower("name"),
+                name="company_lower_name",
+                condition=Q(deleted_at__isnull=True),
+            ),
         ]
 
     def __str__(self) -> str:
