@@ -378,13 +378,11 @@ def _without_company_refs(row: BatchRow) -> BatchRow:
     return BatchRow(row.line, data)
 
 
-class _Invalid(str):
-    """A company reference that could not be resolved: cleaning reports its error."""
+@dataclass(frozen=True)
+class _Invalid:
+    """A company reference that could not be resolved: the row is rejected with its error."""
 
-    def __new__(cls, error: FieldError):
-        obj = super().__new__(cls, "invalid")
-        obj.error = error  # type: ignore[attr-defined]
-        return obj
+    error: FieldError
 
 
 def rows_for(datas: Sequence[Mapping[str, Any]]) -> list[BatchRow]:

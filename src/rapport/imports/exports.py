@@ -286,7 +286,7 @@ CONTENT_TYPES = {
 EXTENSIONS = {"csv": "csv", "xlsx": "xlsx", "vcard": "vcf"}
 
 
-def _check(object_type: str, file_format: str) -> None:
+def check_format(object_type: str, file_format: str) -> None:
     if object_type not in ObjectType.values:
         raise ValidationFailed.one("object_type", "Choose people or companies.")
     if file_format not in ExportFormat.values:
@@ -335,7 +335,7 @@ def export_start(
     sort: str = "",
 ) -> ExportJob:
     """Queues a background export of what the list shows for ``params``."""
-    _check(object_type, file_format)
+    check_format(object_type, file_format)
     export_queryset(actor, object_type, params, sort)  # refuse bad filters now, not in the worker
     with transaction.atomic():
         job = ExportJob(

@@ -187,11 +187,18 @@ def mapping_template_save(
     name = " ".join(name.split())[:100]
     if not name:
         raise ValidationFailed.one("save_as", "Give the template a name.")
-    template, _ = ImportMapping.objects.update_or_create(
+    template, created = ImportMapping.objects.update_or_create(
         workspace=actor.workspace,
         object_type=object_type,
         name=name,
         defaults={"columns": columns, "created_by": actor.user},
+    )
+    record(
+        actor=actor,
+        action=events.MAPPING_SAVED,
+        obj=template,
+        changes={"columns": {"before": None if created else "(replaced)", "after": columns}},
+        source="import",
     )
     return template  # type: ignore[return-value]  # (the plugin types the abstract base)
 
@@ -202,7 +209,7 @@ def mapping_template_save(
 class _Rows:
     """The job's file as (line, cells, converted data), skipping the header."""
 
-    def __init__(self, actor: Actor, job: ImportJob):
+    def __init__(self, job: ImportJob):
         self.job = job
         self.members = {
             email.lower(): uid
@@ -291,7 +298,7 @@ def import_preview(*, actor: Actor, job_id, limit: int = readers.SAMPLE_ROWS) ->
     Nothing is kept: the rows are written inside a transaction that is rolled back."""
     job = _job(actor, job_id)
     require_write(actor)
-    rows = _Rows(actor, job)
+    rows = _Rows(job)
     preview = []
     with rows.open() as stream:
         chunk = [row for _, row in zip(range(limit), stream, strict=False)]
@@ -390,7 +397,7 @@ def import_run(job_id, *, on_progress: ProgressHook | None = None) -> ImportJob 
         return None  # finished, or another live worker has it
     try:
         actor = job_actor(job)
-        rows = _Rows(actor, job)
+        rows = _Rows(job)
         with rows.open(skip=job.processed) as stream:
             while True:
                 size = settings.IMPORT_CHUNK_ROWS

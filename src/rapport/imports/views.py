@@ -209,7 +209,7 @@ def export_file(request: HttpRequest) -> HttpResponseBase:
     }
     sort = request.GET.get("sort", "")
     try:
-        exports._check(object_type, file_format)
+        exports.check_format(object_type, file_format)
         qs = exports.export_queryset(actor, object_type, params, sort)
         if not exports.export_is_small(qs):
             job = exports.export_start(

@@ -56,6 +56,13 @@ def test_upload_map_preview_and_run(browser, django_capture_on_commit_callbacks)
 
     new_page = browser.get("/imports/new/")
     assert b"HubSpot people" in new_page.content  # the saved template is offered
+    from rapport.audit.models import AuditEntry
+
+    saved = AuditEntry.objects.get(action="import.mapping_saved")
+    assert (
+        saved.object_repr == "HubSpot people"
+        and saved.changes["columns"]["after"]["Email"] == "email"
+    )
 
     undo = browser.post(r["Location"] + "undo/", follow=True)
     assert b"was undone" in undo.content
