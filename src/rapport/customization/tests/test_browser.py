@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from rapport.contacts.models import Person
 from rapport.core.actors import Role
@@ -59,8 +60,8 @@ def test_define_a_field_in_settings_then_fill_it_on_a_person(page, live_server, 
     page.wait_for_load_state("networkidle")
     page.fill("#id_label", "Customer tier")
     page.select_option("#id_type", "select")
-    assert page.locator("#id_options").is_visible()
-    assert not page.locator("#id_regex").is_visible()  # type-specific inputs only
+    expect(page.locator("#id_options")).to_be_visible()
+    expect(page.locator("#id_regex")).to_be_hidden()  # type-specific inputs only
     page.fill("#id_options", "Gold\nSilver\nBronze")
     page.check("#id_show_in_list")
     page.get_by_role("button", name="Add field").click()

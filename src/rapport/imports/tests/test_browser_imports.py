@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from rapport.contacts.models import Person
 from rapport.core.actors import Role
@@ -34,14 +35,14 @@ def test_import_a_hubspot_export_then_export_the_list(page, phone_page, live_ser
 
     page.get_by_role("button", name="Preview first rows").click()
     page.wait_for_load_state("networkidle")
-    assert page.get_by_text("Not a valid email address").first.is_visible()
+    expect(page.get_by_text("Not a valid email address").first).to_be_visible()
     screenshot(page, "import-map-preview-desktop")
     map_url = page.url
 
     page.get_by_role("button", name="Import", exact=True).click()
     page.wait_for_url(re.compile(r"/imports/[0-9a-f-]{36}/$"))
     page.get_by_text("Finished").first.wait_for()
-    assert page.get_by_text("Download the report (CSV)").is_visible()
+    expect(page.get_by_text("Download the report (CSV)")).to_be_visible()
     screenshot(page, "import-finished-desktop")
     assert Person.objects.filter(workspace=owner.workspace).count() == 11
 

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.core import mail
+from playwright.sync_api import expect
 
 from rapport.contacts.services import company_update
 from rapport.core.actors import Role
@@ -118,7 +119,7 @@ def test_tokens_and_audit_pages_on_a_phone(phone_page, live_server):
     assert "Company created" in page.locator("main").inner_text()
     changed = page.locator(".audit-table > tbody > tr", has_text="Company changed")
     changed.locator("summary").click()
-    assert "Initech Holdings" in changed.locator("details.changes[open]").inner_text()
+    expect(changed.locator("details.changes[open]")).to_contain_text("Initech Holdings")
     page.evaluate("window.scrollTo(0, 0)")
     assert "API token created" in page.locator("main").inner_text()
     assert_no_horizontal_scroll(page)

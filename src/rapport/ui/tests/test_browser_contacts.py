@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from rapport.contacts.models import Person
 from rapport.core.actors import Role
@@ -31,7 +32,7 @@ def test_create_a_person_and_find_them_on_the_list(page, live_server, owner):
     login(page, live_server, owner.user.email, PASSWORD)
 
     page.goto(f"{live_server.url}/people/")
-    assert page.get_by_text("No people yet").is_visible()
+    expect(page.get_by_text("No people yet")).to_be_visible()
     screenshot(page, "people-empty-desktop")
 
     page.get_by_role("button", name="Add person").first.click()
@@ -46,8 +47,8 @@ def test_create_a_person_and_find_them_on_the_list(page, live_server, owner):
     assert page.get_attribute("#id_company_name", "aria-expanded") == "true"
     screenshot(page, "person-form-autocomplete-desktop")
     option.click()
-    assert page.input_value("#id_company") == str(acme.pk)
-    assert page.locator("#id_company_name_options li").count() == 0
+    expect(page.locator("#id_company")).to_have_value(str(acme.pk))
+    expect(page.locator("#id_company_name_options li")).to_have_count(0)
     page.select_option("#id_owner", label="Olivia Owner")
     page.select_option("#id_lifecycle_stage", "customer")
     page.fill("#id_tags", "navy, cobol")
@@ -57,16 +58,16 @@ def test_create_a_person_and_find_them_on_the_list(page, live_server, owner):
     page.get_by_role("button", name="Save").click()
 
     page.wait_for_url(re.compile(r"/people/[0-9a-f-]{36}/$"))
-    assert page.get_by_role("heading", name="Grace Hopper").is_visible()
-    assert page.get_by_text("Added Grace Hopper.").is_visible()
+    expect(page.get_by_role("heading", name="Grace Hopper")).to_be_visible()
+    expect(page.get_by_text("Added Grace Hopper.")).to_be_visible()
     facts = page.locator("dl.facts")
-    assert facts.get_by_role("link", name="Acme Corporation").is_visible()
-    assert facts.get_by_text("Customer").is_visible()
+    expect(facts.get_by_role("link", name="Acme Corporation")).to_be_visible()
+    expect(facts.get_by_text("Customer")).to_be_visible()
     screenshot(page, "person-detail-desktop")
 
     page.get_by_role("link", name="History").click()
     page.wait_for_url(re.compile(r"/history/$"))
-    assert page.get_by_text("Person created").is_visible()
+    expect(page.get_by_text("Person created")).to_be_visible()
     screenshot(page, "person-history-desktop")
 
     person = Person.objects.get(email="grace@navy.example.com")
@@ -81,7 +82,7 @@ def test_create_a_person_and_find_them_on_the_list(page, live_server, owner):
     page.fill("#id_q", "hopper")
     page.wait_for_url(re.compile(r"q=hopper"))
     page.wait_for_function("document.querySelectorAll('#list-results tbody tr').length === 1")
-    assert rows.first.get_by_role("link", name="Grace Hopper").is_visible()
+    expect(rows.first.get_by_role("link", name="Grace Hopper")).to_be_visible()
     assert "email=" not in page.url  # blank filters stay out of the shared URL
     screenshot(page, "people-list-desktop")
 
@@ -98,7 +99,7 @@ def test_create_a_person_and_find_them_on_the_list(page, live_server, owner):
     page.get_by_role("button", name=re.compile("Acme Corporation")).click()
     page.wait_for_url(re.compile(rf"company={acme.pk}"))
     page.wait_for_function("document.querySelectorAll('#list-results tbody tr').length === 1")
-    assert rows.first.get_by_role("link", name="Grace Hopper").is_visible()
+    expect(rows.first.get_by_role("link", name="Grace Hopper")).to_be_visible()
     screenshot(page, "people-filters-open-desktop")
     # Back shows the whole list again.
     page.go_back()
@@ -173,28 +174,28 @@ def test_company_page_adds_a_person_already_linked(page, live_server, owner):
     login(page, live_server, owner.user.email, PASSWORD)
 
     page.goto(f"{live_server.url}/companies/{company.pk}/")
-    assert page.get_by_role("link", name="Hank Scorpio").is_visible()
+    expect(page.get_by_role("link", name="Hank Scorpio")).to_be_visible()
     screenshot(page, "company-detail-desktop")
 
     page.locator(".related").get_by_role("button", name="Add person").click()
-    assert page.input_value("#id_company_name") == "Globex"
+    expect(page.locator("#id_company_name")).to_have_value("Globex")
     page.fill("#id_first_name", "Homer")
     page.fill("#id_email", "not-an-email")
     page.get_by_role("button", name="Save").click()
     # The service refused the email: the error sits on the field and nothing was saved.
-    assert page.locator("#id_email_error").is_visible()
+    expect(page.locator("#id_email_error")).to_be_visible()
     assert page.locator("#id_email").get_attribute("aria-invalid") == "true"
-    assert page.input_value("#id_company_name") == "Globex"
+    expect(page.locator("#id_company_name")).to_have_value("Globex")
     screenshot(page, "person-form-errors-desktop")
     page.fill("#id_email", "homer@globex.example.com")
     page.get_by_role("button", name="Save").click()
     page.wait_for_url(re.compile(r"/people/[0-9a-f-]{36}/$"))
 
     page.get_by_role("link", name="Globex").first.click()
-    assert page.get_by_role("link", name="Homer", exact=True).is_visible()
+    expect(page.get_by_role("link", name="Homer", exact=True)).to_be_visible()
     page.get_by_role("link", name=re.compile("All people of Globex")).click()
     page.wait_for_url(re.compile(rf"company={company.pk}"))
-    assert page.input_value("#id_company_name") == "Globex"
+    expect(page.locator("#id_company_name")).to_have_value("Globex")
     assert page.locator("#list-results tbody tr").count() == 2
 
     page.goto(f"{live_server.url}/companies/")
@@ -205,5 +206,5 @@ def test_company_page_adds_a_person_already_linked(page, live_server, owner):
     page.goto(f"{live_server.url}/companies/{company.pk}/edit/")
     page.fill("#id_employees", "many")
     page.get_by_role("button", name="Save").click()
-    assert page.locator("#id_employees_error").is_visible()
+    expect(page.locator("#id_employees_error")).to_be_visible()
     screenshot(page, "company-form-errors-desktop")
