@@ -12,9 +12,10 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import models
+from django.utils import timezone
 
 from rapport.core.actors import Actor
-from rapport.core.bulk import insert_many
+from rapport.core.bulk import insert_values
 from rapport.core.context import current_request_id
 from rapport.tenancy.rls import bound_to
 
@@ -103,35 +104,64 @@ def record_many(
     actor: Actor,
     entries: list[tuple[events.EventType, models.Model, dict[str, dict[str, Any]]]],
     source: str = "",
-) -> list[AuditEntry]:
-    """One entry per (action, object, changes), written in one statement: imports and bulk
-    work audit every record without paying one INSERT per row."""
+) -> int:
+    """One entry per (action, object, changes), written in one statement of plain rows (no
+    model instance per entry unless a listener wants them): imports and bulk work audit every
+    record without paying one INSERT per row. Answers how many entries were written."""
     registered = {e.name for e in events.all_types()}
     workspace = actor.workspace if actor.workspace and actor.workspace.pk else None
     request_id = current_request_id()
+    label = actor.label[:255]
+    common = (
+        workspace.pk if workspace else None,
+        actor.kind.value,
+        actor.user.pk if actor.user else None,
+        actor.token_id,
+        label,
+        request_id,
+        source,
+    )
     rows = []
     for action, obj, changes in entries:
         if action.name not in registered:
             raise ValueError(f"unregistered event type {action.name!r}")
+        # One timestamp per entry, as a single record() gives: the log orders by it.
         rows.append(
-            AuditEntry(
-                workspace=workspace,
-                action=action.name,
-                actor_kind=actor.kind.value,
-                actor_user=actor.user,
-                actor_token_id=actor.token_id,
-                actor_label=actor.label[:255],
-                object_type=obj._meta.label_lower,
-                object_id=str(obj.pk),
-                object_repr=str(obj)[:255],
-                changes=changes or {},
-                request_id=request_id,
-                source=source,
+            (
+                uuid.uuid4(),
+                timezone.now(),
+                action.name,
+                obj._meta.label_lower,
+                str(obj.pk),
+                str(obj)[:255],
+                changes or {},
+                *common,
             )
         )
     with bound_to(workspace.pk if workspace else None):
-        insert_many(AuditEntry, rows)
-    for entry in rows:
-        for listener in _listeners:
-            listener(entry)
-    return rows
+        insert_values(AuditEntry, _MANY_COLUMNS, rows)
+    if _listeners:
+        for row in rows:
+            entry = AuditEntry(**dict(zip(_MANY_COLUMNS, row, strict=True)))
+            entry._state.adding = False
+            for listener in _listeners:
+                listener(entry)
+    return len(rows)
+
+
+_MANY_COLUMNS = (
+    "id",
+    "created_at",
+    "action",
+    "object_type",
+    "object_id",
+    "object_repr",
+    "changes",
+    "workspace_id",
+    "actor_kind",
+    "actor_user_id",
+    "actor_token_id",
+    "actor_label",
+    "request_id",
+    "source",
+)

@@ -104,12 +104,15 @@ def _not_found(request, exc):
 
 
 def _register_routers() -> None:
+    from rapport.activities.api import activities_router, ingest_router, tasks_router
+    from rapport.attachments.api import router as attachments_router
     from rapport.audit.api import router as audit_router
     from rapport.contacts.api import companies_router, contacts_router, trash_router
     from rapport.contacts.dedupe_api import router as duplicates_router
     from rapport.customization.api import router as custom_fields_router
     from rapport.customization.views_api import router as saved_views_router
     from rapport.imports.api import bulk_router, exports_router, imports_router
+    from rapport.notifications.api import router as notifications_router
     from rapport.search.api import router as search_router
 
     api.add_router("/contacts", contacts_router)
@@ -123,6 +126,12 @@ def _register_routers() -> None:
     api.add_router("/audit", audit_router)
     api.add_router("/custom-fields", custom_fields_router)
     api.add_router("/views", saved_views_router)
+    # (ingest before /activities: its fixed path must win over /activities/{id})
+    api.add_router("/activities/ingest", ingest_router)
+    api.add_router("/activities", activities_router)
+    api.add_router("/tasks", tasks_router)
+    api.add_router("/notifications", notifications_router)
+    api.add_router("/attachments", attachments_router)
 
 
 _register_routers()

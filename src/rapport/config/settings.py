@@ -40,6 +40,9 @@ INSTALLED_APPS = [
     "rapport.customization",
     "rapport.search",
     "rapport.imports",
+    "rapport.activities",
+    "rapport.notifications",
+    "rapport.attachments",
     "rapport.ui",
 ]
 
@@ -146,6 +149,8 @@ EMAIL_HOST_USER = env.str("RAPPORT_SMTP_USER", default="")
 EMAIL_HOST_PASSWORD = env.str("RAPPORT_SMTP_PASSWORD", default="")
 EMAIL_USE_TLS = env.bool("RAPPORT_SMTP_TLS", default=True)
 DEFAULT_FROM_EMAIL = env.str("RAPPORT_FROM_EMAIL", default="Rapport <noreply@localhost>")
+# Where Rapport is reached from outside: links in mails (notifications) are made absolute with it.
+SITE_URL = env.str("RAPPORT_SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # --- i18n -----------------------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -167,6 +172,8 @@ MEDIA_ROOT = env.str("RAPPORT_MEDIA_ROOT", default=str(DATA_DIR / "media"))
 # Uploaded files (imports, attachments) are never served by URL: only by authorised views.
 MEDIA_URL = "/media-not-served/"
 IMPORT_MAX_BYTES = env.int("RAPPORT_IMPORT_MAX_BYTES", default=5 * 1024**3)
+# The largest file that can be attached to a record or an interaction.
+RAPPORT_ATTACHMENT_MAX_BYTES = env.int("RAPPORT_ATTACHMENT_MAX_BYTES", default=25 * 1024**2)
 # Rows written per transaction (and per checkpoint) by an import.
 IMPORT_CHUNK_ROWS = env.int("RAPPORT_IMPORT_CHUNK_ROWS", default=500)
 # Exports with more rows than this run in the background and leave a download link.
@@ -252,6 +259,16 @@ CELERY_BEAT_SCHEDULE: dict = {
     "purge-trash": {
         "task": "rapport.contacts.tasks.purge_trash",
         "schedule": crontab(hour=3, minute=17),
+    },
+    # Daily notification digests: each member's goes out once their hour has come locally.
+    "send-notification-digests": {
+        "task": "rapport.notifications.tasks.send_digests",
+        "schedule": crontab(minute="*/15"),
+    },
+    # Task reminders whose time has come: each sent at most once (claimed in the database).
+    "send-task-reminders": {
+        "task": "rapport.activities.tasks.send_due_reminders",
+        "schedule": 60.0,
     },
 }
 # A running job that has not reported progress for this long is considered abandoned.

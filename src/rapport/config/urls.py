@@ -10,6 +10,9 @@ urlpatterns = [
     path("", include("rapport.customization.urls")),
     path("", include("rapport.search.urls")),
     path("", include("rapport.imports.urls")),
+    path("", include("rapport.activities.urls")),
+    path("", include("rapport.notifications.urls")),
+    path("", include("rapport.attachments.urls")),
     path("", include("rapport.audit.urls")),
     path("", include("rapport.ui.urls")),
 ]

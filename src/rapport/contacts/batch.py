@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from rapport.audit.services import diff, record_many
 from rapport.core.actors import Actor
-from rapport.core.bulk import insert_many, update_many
+from rapport.core.bulk import insert_many, insert_values, update_many
 from rapport.core.context import batch_scope, remember
 from rapport.core.errors import FieldError, ValidationFailed
 from rapport.core.policy import require_write
@@ -30,7 +30,7 @@ from rapport.core.validation import clean_domain, clean_email, clean_text
 from rapport.search import services as search_index
 
 from . import services
-from .models import Company
+from .models import Company, OtherIdentifier
 
 
 class ImportMode(models.TextChoices):
@@ -81,14 +81,14 @@ def _clean_key(object_type: str, match_on: str, value: Any) -> str:
 
 
 def _existing_by(kind: services._Kind, actor: Actor, match_on: str, keys: set[str]) -> dict:
+    """{match key: record} for the records a batch updates, with their tag names and kept
+    identifiers read alongside (see ``_attach_related``)."""
     if not keys:
         return {}
-    # Tags and kept identifiers ride along: the update compares tags and re-indexes the
-    # record, whose search text includes what it kept from merged records.
-    qs = kind.model.objects.visible_to(actor).prefetch_related("tags", "other_identifiers")
+    qs = kind.model.objects.visible_to(actor)
     if match_on == "id":  # bulk edits name their records
-        return {str(o.pk): o for o in qs.filter(pk__in=keys)}
-    if match_on == "name":
+        found = {str(o.pk): o for o in qs.filter(pk__in=keys)}
+    elif match_on == "name":
         # Names match case-insensitively; candidates by exact name use the index, the rest
         # are asked once with lower().
         found = {o.name.lower(): o for o in qs.filter(name__in=keys)}
@@ -96,10 +96,51 @@ def _existing_by(kind: services._Kind, actor: Actor, match_on: str, keys: set[st
         if rest:
             rows = qs.annotate(lname=Lower("name")).filter(lname__in=rest)
             found |= {o.name.lower(): o for o in rows}
-        return found
-    # exclude(...="") states the partial unique index's condition, or SQLite will not use it
-    rows = qs.filter(**{f"{match_on}__in": keys}).exclude(**{match_on: ""})
-    return {getattr(o, match_on): o for o in rows}
+    else:
+        # exclude(...="") states the partial unique index's condition, or SQLite will not use it
+        rows = qs.filter(**{f"{match_on}__in": keys}).exclude(**{match_on: ""})
+        found = {getattr(o, match_on): o for o in rows}
+    _attach_related(kind, list(found.values()))
+    return found
+
+
+_TAG_NAMES = "_batch_tag_names"
+
+
+def _attach_related(kind: services._Kind, objs: list) -> None:
+    """Reads the tag names and kept identifiers of many records with one query each.
+
+    The update compares tags (``_old_tags``) and re-indexes the record, whose search text
+    includes what it kept from merged records (``kept_text`` reads the prefetch cache). A
+    Django prefetch would build a queryset per record; here only the few records that kept
+    identifiers are prefetched, the others get an empty cache.
+    """
+    if not objs:
+        return
+    model = kind.model
+    column = f"{model._meta.model_name}_id"
+    pks = [o.pk for o in objs]
+    through: Any = model._meta.get_field("tags").remote_field.through
+    names: dict[Any, list[str]] = {}
+    for pk, name in through.objects.filter(**{f"{column}__in": pks}).values_list(
+        column, "tag__name"
+    ):
+        names.setdefault(pk, []).append(name)
+    kept = set(
+        OtherIdentifier.objects.filter(**{f"{column}__in": pks}).values_list(column, flat=True)
+    )
+    empty = OtherIdentifier.objects.none()
+    for obj in objs:
+        setattr(obj, _TAG_NAMES, sorted(names.get(obj.pk, ())))
+        if obj.pk not in kept:
+            obj._prefetched_objects_cache = {"other_identifiers": empty}
+    if kept:
+        models.prefetch_related_objects([o for o in objs if o.pk in kept], "other_identifiers")
+
+
+def _old_tags(obj) -> list[str]:
+    names = getattr(obj, _TAG_NAMES, None)
+    return names if names is not None else sorted(t.name for t in obj.tags.all())
 
 
 def _unique_clashes(kind, actor, field_name: str, values: dict[str, uuid.UUID | None]) -> dict:
@@ -245,6 +286,7 @@ def _write(actor, object_type, rows, mode, match_on, source) -> list[RowResult]:
     tag_rows = {t.name.lower(): t for t in resolve_tags(actor.workspace, sorted(names))}
     to_create: list[Any] = []
     to_update: list[Any] = []
+    to_reindex: list[Any] = []  # updated records whose search document changed
     update_fields: set[str] = set()
     new_links: dict[Any, list[Any]] = {}  # record -> its tags, for records whose tags change
     audit: list[tuple[Any, Any, dict]] = []
@@ -263,8 +305,9 @@ def _write(actor, object_type, rows, mode, match_on, source) -> list[RowResult]:
             audit.append((kind.created, obj, diff({}, after)))
             results[i] = RowResult(rows[i].line, "created", obj.pk)
             continue
-        old_tags = sorted(t.name for t in current.tags.all())
+        old_tags = _old_tags(current)
         before = services._snapshot(current, kind.snapshot) | {"tags": old_tags}
+        document = current.search_document()
         services._apply(current, values)
         new_tags = old_tags if tags is None else tags
         changes = diff(before, services._snapshot(current, kind.snapshot) | {"tags": new_tags})
@@ -278,6 +321,8 @@ def _write(actor, object_type, rows, mode, match_on, source) -> list[RowResult]:
         current.updated_at = timezone.now()  # bulk_update does not apply auto_now
         update_fields.update(values)
         to_update.append(current)
+        if current.search_document() != document:
+            to_reindex.append(current)
         audit.append((kind.updated, current, changes))
         results[i] = RowResult(rows[i].line, "updated", current.pk)
 
@@ -288,7 +333,8 @@ def _write(actor, object_type, rows, mode, match_on, source) -> list[RowResult]:
         update_many(kind.model, to_update, fields)
     _set_tags(kind, new_links, created={o.pk for o in to_create})
     record_many(actor=actor, entries=audit, source=source)
-    search_index.index_records([*to_create, *to_update])
+    search_index.index_records(to_create, created=True)
+    search_index.index_records(to_reindex)
     return [results[i] for i in range(len(rows))]
 
 
@@ -300,9 +346,10 @@ def _set_tags(kind, new_links: dict[Any, list[Any]], created: set) -> None:
     replaced = [o.pk for o in new_links if o.pk not in created]
     if replaced:
         through.objects.filter(**{f"{column}__in": replaced}).delete()
-    insert_many(
+    insert_values(
         through,
-        [through(**{column: o.pk, "tag_id": t.pk}) for o, tags in new_links.items() for t in tags],
+        (column, "tag_id"),
+        [(o.pk, t.pk) for o, tags in new_links.items() for t in tags],
     )
 
 
@@ -331,8 +378,8 @@ def _resolve_companies(
             wanted_names.add(name)
     if not wanted_domains and not wanted_names:
         return [_without_company_refs(row) for row in rows]
-    by_domain = _existing_by(services.COMPANY, actor, "domain", wanted_domains)
-    by_name = _existing_by(services.COMPANY, actor, "name", wanted_names)
+    by_domain = _company_ids(actor, "domain", wanted_domains)
+    by_name = _company_ids(actor, "name", wanted_names)
     missing: dict[str, BatchRow] = {}
     for row, (domain, name, error) in zip(rows, parsed, strict=True):
         if error or (domain and domain in by_domain) or (not domain and name.lower() in by_name):
@@ -344,10 +391,10 @@ def _resolve_companies(
     if missing and create:
         results = _write(actor, "company", list(missing.values()), ImportMode.CREATE, "", source)
         new = Company.objects.filter(pk__in=[r.id for r in results if r.id])
-        for company in new:
-            if company.domain:
-                by_domain[company.domain] = company
-            by_name.setdefault(company.name.lower(), company)
+        for pk, company_domain, company_name in new.values_list("pk", "domain", "name"):
+            if company_domain:
+                by_domain[company_domain] = pk
+            by_name.setdefault(company_name.lower(), pk)
         for key, result in zip(missing, results, strict=True):
             if result.status == "rejected":
                 created_errors[key] = result.message
@@ -359,16 +406,34 @@ def _resolve_companies(
         if error is not None:
             data["company"] = _Invalid(error)
         elif domain or name:
-            company = by_domain.get(domain) if domain else by_name.get(name.lower())
-            if company is None:
+            company_id = by_domain.get(domain) if domain else by_name.get(name.lower())
+            if company_id is None:
                 reason = created_errors.get(domain or name.lower(), "No such company.")
                 data["company"] = _Invalid(FieldError("company", reason))
             else:
-                data["company"] = company.pk
+                data["company"] = company_id
                 # Found through visible_to just now: the cleaner need not ask again.
-                remember(("company", actor.workspace.pk, company.pk), True)
+                remember(("company", actor.workspace.pk, company_id), True)
         out.append(BatchRow(row.line, data))
     return out
+
+
+def _company_ids(actor: Actor, match_on: str, keys: set[str]) -> dict[str, Any]:
+    """{domain, or lower-case name: company id} for the companies rows name (ids only: the
+    rows only link to them)."""
+    if not keys:
+        return {}
+    qs = Company.objects.visible_to(actor)
+    if match_on == "domain":
+        rows = qs.filter(domain__in=keys).exclude(domain="").values_list("domain", "pk")
+        return dict(rows)
+    found = {name.lower(): pk for name, pk in qs.filter(name__in=keys).values_list("name", "pk")}
+    rest = {k.lower() for k in keys} - set(found)
+    if rest:
+        rows = qs.annotate(lname=Lower("name")).filter(lname__in=rest).values_list("name", "pk")
+        for name, pk in rows:
+            found.setdefault(name.lower(), pk)
+    return found
 
 
 def _without_company_refs(row: BatchRow) -> BatchRow:

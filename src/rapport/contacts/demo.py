@@ -344,6 +344,8 @@ class DemoResult:
     existing_users: list[str] = field(default_factory=list)
     companies: int = 0
     people: int = 0
+    interactions: int = 0
+    tasks: int = 0
 
 
 def _demo_user(spec: DemoUser, password_hash: str, existing: list[str]) -> User:
@@ -380,10 +382,17 @@ def demo_install(*, password: str | None = None, seed: int = SEED) -> DemoResult
             services.company_create(actor=actor, data=item, source=SOURCE).pk
             for item in data.companies
         ]
+        people = []
         for item in data.people:
             index = item["company"]
             item = item | {"company": None if index is None else str(company_ids[index])}
-            services.person_create(actor=actor, data=item, source=SOURCE)
+            person = services.person_create(actor=actor, data=item, source=SOURCE)
+            people.append((person.pk, person.email))
+        from rapport.activities import demo as activities_demo
+
+        interactions, tasks = activities_demo.install(
+            actor=actor, members=[u.pk for u in members], people=people, seed=seed
+        )
     return DemoResult(
         workspace=workspace,
         created=True,
@@ -391,4 +400,6 @@ def demo_install(*, password: str | None = None, seed: int = SEED) -> DemoResult
         existing_users=existing,
         companies=Company.objects.filter(workspace=workspace).count(),
         people=Person.objects.filter(workspace=workspace).count(),
+        interactions=interactions,
+        tasks=tasks,
     )

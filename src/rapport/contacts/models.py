@@ -174,6 +174,8 @@ class Person(Record):
             _live_index("person_last_name", "last_name", "id"),
             _live_index("person_first_name", "first_name", "id"),
             _live_index("person_company", "company", "created_at"),
+            # A company's people by name (its page, a person's colleagues).
+            _live_index("person_company_name", "company", "last_name", "first_name", "id"),
             _live_index("person_owner", "owner", "created_at"),
             _live_index("person_phone", "phone"),
         ]

@@ -25,6 +25,7 @@ from rapport.core.pagination import Page
 from rapport.core.policy import can_delete, can_write, is_admin, require_write
 from rapport.search.selectors import search
 from rapport.tenancy.selectors import member_choices
+from rapport.ui import sections as ui_sections
 from rapport.ui.views import (
     Column,
     ListSpec,
@@ -103,7 +104,6 @@ COMPANY_LIST = ListSpec(
 
 PERSON_LABELS = PersonForm.history_labels()
 COMPANY_LABELS = CompanyForm.history_labels()
-COMPANY_PEOPLE_SHOWN = 25
 
 
 def _custom_labels(actor, object_type: str) -> dict[str, str]:
@@ -159,7 +159,7 @@ def _person_page(request: HttpRequest, person_id: uuid.UUID, *, tab: str) -> Htt
         person = selectors.person_get(actor=actor, person_id=person_id, for_display=True)
     except NotFound:  # a merged person's page sends to the survivor's
         return merged_redirect(actor, "person", person_id, _TAB_URLS["person"][tab])
-    history = None
+    history, sections = None, None
     if tab == "history":
         history = history_for(
             request,
@@ -167,6 +167,8 @@ def _person_page(request: HttpRequest, person_id: uuid.UUID, *, tab: str) -> Htt
             labels={**PERSON_LABELS, **_custom_labels(actor, "contacts.person")},
             resolvers=_resolvers(actor),
         )
+    else:  # the Customer 360: every app's sections (facts, figures, timeline, files...)
+        sections = ui_sections.render(request, actor, "person", person)
     return record_page(
         request,
         template="contacts/person_detail.html",
@@ -174,7 +176,8 @@ def _person_page(request: HttpRequest, person_id: uuid.UUID, *, tab: str) -> Htt
         obj=person,
         person=person,
         history=history,
-        details_template="contacts/partials/person_facts.html",
+        sections=sections,
+        details_template="contacts/partials/record_sections.html",
         details_url=reverse("contacts:person_detail", args=[person.pk]),
         history_url=reverse("contacts:person_history", args=[person.pk]),
         can_write=can_write(actor),
@@ -288,7 +291,7 @@ def _company_page(request: HttpRequest, company_id: uuid.UUID, *, tab: str) -> H
         company = selectors.company_get(actor=actor, company_id=company_id, for_display=True)
     except NotFound:  # a merged company's page sends to the survivor's
         return merged_redirect(actor, "company", company_id, _TAB_URLS["company"][tab])
-    people, history = [], None
+    history, sections = None, None
     if tab == "history":
         history = history_for(
             request,
@@ -296,21 +299,19 @@ def _company_page(request: HttpRequest, company_id: uuid.UUID, *, tab: str) -> H
             labels={**COMPANY_LABELS, **_custom_labels(actor, "contacts.company")},
             resolvers=_resolvers(actor),
         )
-    else:
-        people = selectors.company_people(actor=actor, company=company, limit=COMPANY_PEOPLE_SHOWN)
+    else:  # the Customer 360, its people among the sections
+        sections = ui_sections.render(request, actor, "company", company)
     return record_page(
         request,
         template="contacts/company_detail.html",
         tab=tab,
         obj=company,
         company=company,
-        people=people,
         history=history,
-        details_template="contacts/partials/company_facts.html",
+        sections=sections,
+        details_template="contacts/partials/record_sections.html",
         details_url=reverse("contacts:company_detail", args=[company.pk]),
         history_url=reverse("contacts:company_history", args=[company.pk]),
-        people_url=reverse("contacts:person_list") + f"?company={company.pk}",
-        add_person_url=reverse("contacts:person_create") + f"?company={company.pk}",
         can_write=can_write(actor),
         can_delete=can_delete(actor, company),
         duplicate_pairs=dedupe.pairs_for_record(actor=actor, obj=company),

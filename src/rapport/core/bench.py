@@ -636,6 +636,9 @@ def wipe(say: Callable[[str], None] = _say_default) -> None:
             # Without the FTS triggers (one index update per row), then one FTS rebuild.
             with _bulk_mode([search_table], say), connection.cursor() as cur:
                 cur.execute(f"DELETE FROM {search_table} WHERE workspace_id = %s", [wid])
+        from rapport.activities.bench import wipe_activities
+
+        wipe_activities(wid, say)  # raw deletes: the ORM's cascade would load millions of rows
         with connection.cursor() as cur:
             cur.execute(f"DELETE FROM {search_table} WHERE workspace_id = %s", [wid])
             for model, table in ((Person, people), (Company, companies)):
@@ -1255,18 +1258,14 @@ def _search_titles(caller: WsgiCaller, q: str) -> list[str]:
 # --- output -------------------------------------------------------------------------------
 
 
-def render(report: BenchReport, console=None) -> None:
+def print_figures(title: str, figures, console=None):
+    """The table of figures every bench phase prints; answers the console it printed to."""
     from rich.console import Console
     from rich.table import Table
 
     # A log file or pipe gets a wide table instead of rich's default 80 columns.
     console = console or (Console() if sys.stdout.isatty() else Console(width=160))
-    table = Table(
-        title=(
-            f"Rapport bench on {report.vendor} — {report.people:,} people, "
-            f"{report.companies:,} companies, {report.runs} runs (server time, ms)"
-        )
-    )
+    table = Table(title=title)
     for name, justify in (
         ("figure", "left"),
         ("median", "right"),
@@ -1279,7 +1278,7 @@ def render(report: BenchReport, console=None) -> None:
         ("", "left"),
     ):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
-    for f in report.figures:
+    for f in figures:
         table.add_row(
             f.label,
             f"{f.median:.2f}",
@@ -1292,6 +1291,16 @@ def render(report: BenchReport, console=None) -> None:
             ("[green]met[/]" if f.met else "[red]MISSED[/]") + (f" — {f.note}" if f.note else ""),
         )
     console.print(table)
+    return console
+
+
+def render(report: BenchReport, console=None) -> None:
+    console = print_figures(
+        f"Rapport bench on {report.vendor} — {report.people:,} people, "
+        f"{report.companies:,} companies, {report.runs} runs (server time, ms)",
+        report.figures,
+        console,
+    )
     console.print(
         f"peak RSS of the measuring process: {report.peak_rss_mb:.0f} MB "
         f"(now {report.rss_mb:.0f} MB; budget 150 MB per web worker); "

@@ -45,3 +45,16 @@ def remember(key: Any, value: Any) -> None:
     cache = _batch_memo.get()
     if cache is not None:
         cache[key] = value
+
+
+_MISSING = object()
+
+
+def recall(key: Any, default: Any = None) -> Any:
+    """What the current batch remembered under ``key`` (``default`` outside a batch or when
+    nothing was remembered): a look-up that never computes."""
+    cache = _batch_memo.get()
+    if cache is None:
+        return default
+    value = cache.get(key, _MISSING)
+    return default if value is _MISSING else value

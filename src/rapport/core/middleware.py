@@ -47,6 +47,9 @@ class ApiBodyLimitMiddleware:
         limit = settings.API_MAX_BODY_BYTES
         if request.method == "POST" and request.path.rstrip("/") == "/api/v1/imports":
             limit = settings.IMPORT_MAX_BYTES  # a file upload, streamed to disk by Django
+        if request.method == "POST" and request.path.rstrip("/") == "/api/v1/attachments":
+            # A file upload: its own limit (the service names it), plus the form's fields.
+            limit = settings.RAPPORT_ATTACHMENT_MAX_BYTES + 64 * 1024
         if length > limit:
             return problem_response(
                 413, "Request body too large", f"The body is {length} bytes; the limit is {limit}."

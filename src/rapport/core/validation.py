@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import functools
 import re
 from typing import Any
 
 import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import DOT_ATOM_TEXT
 from moneyed import get_currency
 
 from .context import memo
@@ -77,10 +79,34 @@ def clean_email(value: Any, *, field: str = "email") -> str:
 
 
 def _validated_email(value: str) -> str | EmailNotValidError:
+    # Most of email-validator's time goes to the domain (IDNA, special-use names). A plain
+    # ASCII local part passes its checks unchanged, so only the domain is asked, once per
+    # process; anything else (quoted, Unicode, too long, a refused domain) takes the full
+    # path and its exact message.
+    local, _at, domain = value.rpartition("@")
+    if len(local) <= 64 and DOT_ATOM_TEXT.match(local):
+        checked = _checked_domain(domain)
+        if checked is not None:
+            normalized = f"{local}@{checked[0]}"
+            if (
+                max(len(value.encode()), len(normalized.encode()), len(local) + 1 + len(checked[1]))
+                <= 254
+            ):
+                return normalized.lower()
     try:
         return validate_email(value, check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
         return exc
+
+
+@functools.lru_cache(maxsize=4096)
+def _checked_domain(domain: str) -> tuple[str, str] | None:
+    """(normalized, ASCII) form of an email domain, or None when email-validator refuses it."""
+    try:
+        checked = validate_email(f"a@{domain}", check_deliverability=False)
+    except EmailNotValidError:
+        return None
+    return checked.domain, checked.ascii_domain
 
 
 def clean_phone(value: Any, *, field: str = "phone", region: str = "US") -> str:
@@ -205,3 +231,33 @@ def clean_choice(value: Any, *, field: str, choices, default: str = "") -> str:
     if value not in allowed:
         raise ValidationFailed.one(field, f"Use one of: {', '.join(allowed)}.")
     return value
+
+
+_EARLIEST = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+_LATEST = dt.datetime(2200, 1, 1, tzinfo=dt.UTC)
+
+
+def clean_datetime(value: Any, *, field: str, required: bool = False) -> dt.datetime | None:
+    """An instant from a datetime or an ISO 8601 string, stored in UTC (a value without an
+    offset is read as UTC); None when empty and not required."""
+    if value in (None, ""):
+        if required:
+            raise ValidationFailed.one(field, "This field is required.")
+        return None
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationFailed.one(field, "Use an ISO 8601 date and time.")
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        value = dt.datetime(value.year, value.month, value.day)
+    if not isinstance(value, dt.datetime):
+        raise ValidationFailed.one(field, "Use an ISO 8601 date and time.")
+    try:
+        moment = as_utc(value)
+    except ValueError:
+        raise ValidationFailed.one(field, "Date out of range.")
+    assert moment is not None
+    if not _EARLIEST <= moment < _LATEST:
+        raise ValidationFailed.one(field, "Use a date between 1900 and 2199.")
+    return moment

@@ -23,6 +23,7 @@ from rapport.contacts import batch
 from rapport.contacts.batch import BatchRow, ImportMode, RowResult
 from rapport.core import jobs
 from rapport.core.actors import Actor, ActorKind, Role
+from rapport.core.bulk import insert_values
 from rapport.core.errors import FieldError, NotFound, ValidationFailed
 from rapport.core.models import JobStatus
 from rapport.core.policy import require_write
@@ -444,12 +445,10 @@ def _commit_chunk(actor: Actor, job: ImportJob, chunk) -> None:
             counts[result.status] += 1
             if result.status in ("created", "updated") and not job.dry_run:
                 assert result.id is not None  # a created or updated row names its record
-                records.append(
-                    ImportedRecord(job=job, object_id=result.id, created=result.status == "created")
-                )
+                records.append((job.pk, result.id, result.status == "created"))
             if result.status in ("rejected", "skipped"):
                 issues.append(_issue(job, result, cells, conv))
-        ImportedRecord.objects.bulk_create(records, batch_size=1000)
+        insert_values(ImportedRecord, ("job_id", "object_id", "created"), records)
         room = MAX_ISSUES - (job.rejected_count + job.skipped_count)
         ImportIssue.objects.bulk_create(issues[: max(room, 0)], batch_size=1000)
         jobs.checkpoint(

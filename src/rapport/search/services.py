@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rapport.core.bulk import insert_many
+from rapport.core.bulk import insert_values
 
 from .models import SearchEntry
 
@@ -37,14 +37,36 @@ def unindex_record(obj) -> None:
     SearchEntry.objects.filter(object_type=obj._meta.label_lower, object_id=obj.pk).delete()
 
 
-def index_records(objs) -> None:
-    """``index_record`` for many records of one type: one DELETE and one bulk INSERT."""
+def index_records(objs, *, created: bool = False) -> None:
+    """``index_record`` for many records of one type: one DELETE and one bulk INSERT of plain
+    rows (no model instance per entry). ``created`` says the records were just inserted, so
+    they have no entry to delete yet."""
     objs = list(objs)
     if not objs:
         return
     object_type = objs[0]._meta.label_lower
-    SearchEntry.objects.filter(object_type=object_type, object_id__in=[o.pk for o in objs]).delete()
-    insert_many(SearchEntry, [_entry(o) for o in objs])
+    if not created:
+        SearchEntry.objects.filter(
+            object_type=object_type, object_id__in=[o.pk for o in objs]
+        ).delete()
+    rows = []
+    for obj in objs:
+        title, subtitle, text = obj.search_document()
+        title = title or ""
+        rows.append(
+            (
+                obj.workspace_id,
+                object_type,
+                obj.pk,
+                title[:300],
+                (subtitle or "")[:300],
+                f"{title} {text}".lower(),
+            )
+        )
+    insert_values(SearchEntry, _COLUMNS, rows)
+
+
+_COLUMNS = ("workspace_id", "object_type", "object_id", "title", "subtitle", "text")
 
 
 def unindex_ids(object_type: str, ids) -> None:

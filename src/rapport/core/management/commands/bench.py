@@ -21,7 +21,7 @@ import orjson
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-PHASES = ("all", "seed", "measure", "data")
+PHASES = ("all", "seed", "measure", "data", "activities-seed", "activities")
 
 
 def default_sqlite_path() -> Path:
@@ -69,6 +69,15 @@ class Command(BaseCommand):
             default=1_000_000,
             help="Rows of the import benchmark (0 skips the import and export figures)",
         )
+        parser.add_argument(
+            "--activities",
+            type=int,
+            default=10_000_000,
+            help="Interactions of the timeline benchmark (rapport.activities.bench)",
+        )
+        parser.add_argument(
+            "--skip-activities", action="store_true", help="Skip the interactions figures"
+        )
         parser.add_argument("--data-last", action="store_true", help=argparse.SUPPRESS)
         parser.add_argument("--phase", choices=PHASES, default="all", help=argparse.SUPPRESS)
 
@@ -85,6 +94,10 @@ class Command(BaseCommand):
             return self.measure_here(opts)
         if phase == "data":
             return self.data_here(opts)
+        if phase in ("activities-seed", "activities"):
+            from rapport.activities.bench import run_phase
+
+            return run_phase(phase, opts, self.stdout)
         return self.orchestrate(opts)
 
     # --- the parent: one child per phase and database ---------------------------------------
@@ -114,6 +127,15 @@ class Command(BaseCommand):
                 measure += ["--json", opts["json"]]
             # The throttle still runs on every request; only its limit is raised.
             self._child(measure, {**env, "RAPPORT_API_RATE_LIMIT": "1000000/m"})
+            if opts["activities"] and not opts["skip_activities"]:
+                # Before the data phase: its merges change the people, so a later --reuse
+                # seeds everything again.
+                activities = [*common, "--activities", str(opts["activities"])]
+                reuse = ["--reuse"] if opts["reuse"] else []
+                self._child(["--phase", "activities-seed", *activities, *reuse], env)
+                runs = ["--runs", str(opts["runs"]), "--warmup", str(opts["warmup"])]
+                limit = {"RAPPORT_API_RATE_LIMIT": "1000000/m"}
+                self._child(["--phase", "activities", *activities, *runs], {**env, **limit})
             if opts["data_rows"]:
                 # A tenth of the rows first, in a process of its own: peak memory must not grow
                 # with the file.

@@ -9,8 +9,8 @@ from rapport.core.errors import DomainError
 class Command(BaseCommand):
     help = (
         "Create the demo workspace `demo` with its members and 100 companies and 500 people "
-        "(once: when it exists, nothing changes). The password comes from RAPPORT_DEMO_PASSWORD "
-        "(default rapport-demo)."
+        "with their interactions and tasks (once: when it exists, nothing changes). The "
+        "password comes from RAPPORT_DEMO_PASSWORD (default rapport-demo)."
     )
 
     def handle(self, *args, **opts):
@@ -21,7 +21,8 @@ class Command(BaseCommand):
         if result.created:
             self.stdout.write(
                 f"Created the demo workspace {result.workspace.slug!r}: {result.companies} "
-                f"companies, {result.people} people; members: "
+                f"companies, {result.people} people, {result.interactions} interactions, "
+                f"{result.tasks} tasks; members: "
                 + ", ".join(f"{u.email} ({u.role.label})" for u in DEMO_USERS)
             )
             for email in result.existing_users:

@@ -1,0 +1,4 @@
+from rapport.audit.events import register
+
+ATTACHMENT_UPLOADED = register("attachment.uploaded", "File attached")
+ATTACHMENT_DELETED = register("attachment.deleted", "File deleted")

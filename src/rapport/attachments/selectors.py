@@ -1,0 +1,75 @@
+"""Reading attachments. A file is visible exactly when its row is live and the record it is
+attached to is visible to the actor: a person in the trash takes their files with them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Exists, OuterRef, QuerySet
+
+from rapport.core import targets
+from rapport.core.actors import Actor
+from rapport.core.errors import NotFound, ValidationFailed
+from rapport.core.pagination import Page, Sort, keyset_page
+
+from .models import Attachment
+
+NEWEST_FIRST = Sort(field="created_at", descending=True)
+
+
+def _attachments(actor: Actor) -> QuerySet[Attachment]:
+    return Attachment.objects.visible_to(actor).select_related("created_by")  # type: ignore[attr-defined]
+
+
+def attachment_get(*, actor: Actor, attachment_id: Any) -> Attachment:
+    try:
+        pk = (
+            attachment_id if isinstance(attachment_id, uuid.UUID) else uuid.UUID(str(attachment_id))
+        )
+    except ValueError:
+        raise NotFound("No such file.")
+    attachment = _attachments(actor).filter(pk=pk).first()
+    if attachment is None:
+        raise NotFound("No such file.")
+    try:
+        targets.get(actor, attachment.target_type, attachment.target_id)
+    except NotFound:
+        raise NotFound("No such file.")  # the record went to the trash, or was never visible
+    return attachment
+
+
+def attachment_list(
+    *, actor: Actor, target_type: str, target_id: Any, cursor: str | None = None, limit: int = 50
+) -> Page:
+    """The files of one visible record, newest first (404 for a record the actor cannot see)."""
+    target = targets.get(actor, target_type, target_id)
+    qs = _attachments(actor).filter(target_type=target_type, target_id=target.pk)
+    return keyset_page(qs, sort=NEWEST_FIRST, cursor=cursor, limit=limit)
+
+
+def attachments_for(
+    *, actor: Actor, target_type: str, ids: Iterable[Any]
+) -> dict[uuid.UUID, list[Attachment]]:
+    """The files of many records of one type at once (the interactions of a timeline page):
+    ``{record id: [attachments, oldest first]}`` in one query whatever the number of records.
+    Records the actor cannot see get no entry, checked in the same query."""
+    wanted = {i if isinstance(i, uuid.UUID) else uuid.UUID(str(i)) for i in ids}
+    if not wanted:
+        return {}
+    try:
+        target = targets.get_type(target_type)
+    except ValidationFailed:
+        return {}
+    visible = target.visible(actor).filter(pk=OuterRef("target_id"))
+    rows = (
+        _attachments(actor)
+        .filter(target_type=target_type, target_id__in=wanted)
+        .filter(Exists(visible))
+        .order_by("created_at", "id")
+    )
+    out: dict[uuid.UUID, list[Attachment]] = {}
+    for attachment in rows:
+        out.setdefault(attachment.target_id, []).append(attachment)
+    return out
