@@ -10,6 +10,8 @@ const files = {
   "htmx.org/dist/htmx.min.js": "htmx.min.js",
   "@alpinejs/csp/dist/cdn.min.js": "alpine-csp.min.js",
   "@picocss/pico/css/pico.min.css": "pico.min.css",
+  "sortablejs/Sortable.min.js": "sortable.min.js",
+  "chart.js/dist/chart.umd.min.js": "chart.umd.min.js",
 };
 mkdirSync(target, { recursive: true });
 for (const [from, to] of Object.entries(files)) {

@@ -284,6 +284,7 @@ def _write_targets(obj: Activity, refs: list[targets.Ref]) -> None:
         for ref in refs_
     ]
     ActivityTarget.objects.bulk_create(rows)
+    targets.interaction_linked(refs, obj.occurred_at)
 
 
 def _as_dicts(refs: list[targets.Ref]) -> list[dict[str, str]]:

@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "rapport.activities",
     "rapport.notifications",
     "rapport.attachments",
+    "rapport.sales",
     "rapport.ui",
 ]
 

@@ -44,6 +44,9 @@ class TargetType:
     # False for records that carry files but are not linked to by interactions and tasks
     # (an interaction itself).
     linkable: bool = True
+    # Called with (ids, occurred_at) when an interaction is linked to records of this type
+    # (a deal keeps its last-interaction time).
+    on_interaction: Callable[[list, Any], None] | None = None
 
     @property
     def model(self) -> type[models.Model]:
@@ -80,8 +83,9 @@ def register(
     url_name: str,
     parents: Callable[[Any], list[tuple[str, Any]]] | None = None,
     linkable: bool = True,
+    on_interaction: Callable[[list, Any], None] | None = None,
 ) -> TargetType:
-    _types[name] = TargetType(name, model_label, label, url_name, parents, linkable)
+    _types[name] = TargetType(name, model_label, label, url_name, parents, linkable, on_interaction)
     return _types[name]
 
 
@@ -197,6 +201,18 @@ def preload(actor: Actor, pairs: Iterable[tuple[str, Any]]) -> None:
     for type_name, pks in by_type.items():
         for obj in _types[type_name].visible(actor).filter(pk__in=pks):
             remember(_memo_key(actor, type_name, obj.pk), obj)
+
+
+def interaction_linked(refs: Iterable[Ref], occurred_at) -> None:
+    """Tells each target type with an ``on_interaction`` hook which of its records an
+    interaction was just linked to."""
+    by_type: dict[str, list[uuid.UUID]] = {}
+    for ref in refs:
+        by_type.setdefault(ref.type, []).append(ref.id)
+    for type_name, ids in by_type.items():
+        hook = _types[type_name].on_interaction if type_name in _types else None
+        if hook is not None:
+            hook(ids, occurred_at)
 
 
 def rollups(refs: Iterable[Ref]) -> list[Ref]:

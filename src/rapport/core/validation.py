@@ -261,3 +261,23 @@ def clean_datetime(value: Any, *, field: str, required: bool = False) -> dt.date
     if not _EARLIEST <= moment < _LATEST:
         raise ValidationFailed.one(field, "Use a date between 1900 and 2199.")
     return moment
+
+
+def clean_date(value: Any, *, field: str, required: bool = False) -> dt.date | None:
+    """A calendar day from a date or an ISO 8601 string (YYYY-MM-DD); None when empty."""
+    if value in (None, ""):
+        if required:
+            raise ValidationFailed.one(field, "This field is required.")
+        return None
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    elif isinstance(value, str):
+        try:
+            value = dt.date.fromisoformat(value.strip())
+        except ValueError:
+            raise ValidationFailed.one(field, "Use an ISO 8601 date (YYYY-MM-DD).")
+    if not isinstance(value, dt.date):
+        raise ValidationFailed.one(field, "Use an ISO 8601 date (YYYY-MM-DD).")
+    if not _EARLIEST.date() <= value < _LATEST.date():
+        raise ValidationFailed.one(field, "Use a date between 1900 and 2199.")
+    return value

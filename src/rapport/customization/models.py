@@ -15,6 +15,7 @@ from rapport.core.models import ActorStamped, SoftDeletable, Versioned, Workspac
 class ObjectType(models.TextChoices):
     PERSON = "contacts.person", "People"
     COMPANY = "contacts.company", "Companies"
+    DEAL = "sales.deal", "Deals"
 
 
 class FieldType(models.TextChoices):

@@ -12,6 +12,12 @@ from rapport.core.actors import Role
 ROLE_CHOICES = [(r.value, r.label) for r in Role]
 
 
+class RecordAccess(models.TextChoices):
+    ALL = "all", "Everyone in the workspace"
+    TEAM = "team", "The owner and the owner's teams"
+    OWN = "own", "The owner only"
+
+
 class Workspace(models.Model):
     """The hard wall: every domain row belongs to one workspace."""
 
@@ -27,6 +33,11 @@ class Workspace(models.Model):
     # Deleted records stay in the trash this many days, then the daily purge removes them.
     trash_retention_days = models.PositiveIntegerField(
         default=30, validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
+    # Who sees (and so may change) the records that honour ownership, deals first: everyone,
+    # the owner and their teams, or the owner alone. Managers and up always see everything.
+    record_access = models.CharField(
+        max_length=8, choices=RecordAccess.choices, default=RecordAccess.ALL
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -94,3 +105,42 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} → {self.workspace_id}"
+
+
+class Team(models.Model):
+    """A group of members (a sales team): record access "team", round robin, forecasts."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="teams")
+    name = models.CharField(max_length=100)
+    members = models.ManyToManyField(  # type: ignore[var-annotated]
+        settings.AUTH_USER_MODEL, through="TeamMember", related_name="teams"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), "workspace", name="tenancy_team_unique_name")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TeamMember(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="team_memberships"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="tenancy_teammember_unique")
+        ]
+        indexes = [models.Index(fields=["workspace", "user"], name="teammember_user")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} in team {self.team_id}"

@@ -17,10 +17,11 @@ from rapport.audit.services import record
 from rapport.core.actors import Actor, ActorKind, Role
 from rapport.core.errors import Duplicate, NotFound, PermissionDenied, ValidationFailed
 from rapport.core.policy import require_admin
+from rapport.core.validation import clean_choice, clean_currency, clean_text
 from rapport.users.models import User
 from rapport.users.services import user_get_or_create
 
-from .models import Invitation, Membership, Workspace
+from .models import Invitation, Membership, RecordAccess, Team, TeamMember, Workspace
 
 INVITATION_TTL = timedelta(days=7)
 
@@ -73,6 +74,17 @@ def workspace_create(*, name: str, slug: str = "", owner: User) -> Workspace:
     return workspace
 
 
+def _settings_of(ws: Workspace) -> dict:
+    return {
+        "name": ws.name,
+        "members_can_delete_any": ws.members_can_delete_any,
+        "default_region": ws.default_region,
+        "trash_retention_days": ws.trash_retention_days,
+        "default_currency": ws.default_currency,
+        "record_access": ws.record_access,
+    }
+
+
 @transaction.atomic
 def workspace_update(
     *,
@@ -81,15 +93,12 @@ def workspace_update(
     members_can_delete_any: bool | None = None,
     default_region: str | None = None,
     trash_retention_days: int | None = None,
+    default_currency: str | None = None,
+    record_access: str | None = None,
 ) -> Workspace:
     require_admin(actor)
     ws = Workspace.objects.select_for_update().get(pk=actor.workspace.pk)
-    before = {
-        "name": ws.name,
-        "members_can_delete_any": ws.members_can_delete_any,
-        "default_region": ws.default_region,
-        "trash_retention_days": ws.trash_retention_days,
-    }
+    before = _settings_of(ws)
     if name is not None:
         if not name.strip():
             raise ValidationFailed.one("name", "A workspace needs a name.")
@@ -109,13 +118,15 @@ def workspace_update(
                 "trash_retention_days", "Keep deleted records between 1 and 3650 days."
             )
         ws.trash_retention_days = trash_retention_days
+    if default_currency is not None:
+        # The base currency every total is converted into (exchange rates are kept per base).
+        ws.default_currency = clean_currency(default_currency, field="default_currency")
+    if record_access is not None:
+        ws.record_access = clean_choice(
+            record_access, field="record_access", choices=RecordAccess.choices
+        )
     ws.save()
-    after = {
-        "name": ws.name,
-        "members_can_delete_any": ws.members_can_delete_any,
-        "default_region": ws.default_region,
-        "trash_retention_days": ws.trash_retention_days,
-    }
+    after = _settings_of(ws)
     from rapport.audit.services import diff
 
     changes = diff(before, after)
@@ -318,3 +329,100 @@ def invitation_revoke(*, actor: Actor, invitation_id) -> None:
     inv.revoked_at = timezone.now()
     inv.save(update_fields=["revoked_at"])
     record(actor=actor, action=events.INVITATION_REVOKED, obj=inv, object_repr=inv.email)
+
+
+def _team_members(workspace: Workspace, user_ids) -> list:
+    ids = [str(u) for u in (user_ids or [])]
+    members = list(
+        User.objects.filter(memberships__workspace=workspace, pk__in=_valid_uuids(ids, "members"))
+    )
+    if len(members) != len(set(ids)):
+        raise ValidationFailed.one("members", "Every member of a team must be in this workspace.")
+    return members
+
+
+def _valid_uuids(values: list[str], field: str) -> list:
+    import uuid
+
+    try:
+        return [uuid.UUID(v) for v in values]
+    except ValueError:
+        raise ValidationFailed.one(field, "Not a valid id.")
+
+
+def _team_name(workspace: Workspace, name, *, current: Team | None = None) -> str:
+    name = clean_text(name, field="name", max_length=100)
+    if not name:
+        raise ValidationFailed.one("name", "A team needs a name.")
+    clash = Team.objects.filter(workspace=workspace, name__iexact=name)
+    if current is not None:
+        clash = clash.exclude(pk=current.pk)
+    if clash.exists():
+        raise ValidationFailed.one("name", f"There is already a team called {name!r}.")
+    return name
+
+
+def _set_team_members(team: Team, members: list) -> None:
+    TeamMember.objects.filter(team=team).exclude(user__in=members).delete()
+    have = set(TeamMember.objects.filter(team=team).values_list("user_id", flat=True))
+    TeamMember.objects.bulk_create(
+        [
+            TeamMember(workspace_id=team.workspace_id, team=team, user=u)
+            for u in members
+            if u.pk not in have
+        ]
+    )
+
+
+@transaction.atomic
+def team_create(*, actor: Actor, name: str, members=()) -> Team:
+    require_admin(actor)
+    team = Team.objects.create(workspace=actor.workspace, name=_team_name(actor.workspace, name))
+    users = _team_members(actor.workspace, members)
+    _set_team_members(team, users)
+    record(
+        actor=actor,
+        action=events.TEAM_CREATED,
+        obj=team,
+        changes={
+            "name": {"before": None, "after": team.name},
+            "members": {"before": None, "after": sorted(u.email for u in users)},
+        },
+    )
+    return team
+
+
+@transaction.atomic
+def team_update(*, actor: Actor, team_id, name: str | None = None, members=None) -> Team:
+    require_admin(actor)
+    team = Team.objects.select_for_update().filter(workspace=actor.workspace, pk=team_id).first()
+    if team is None:
+        raise NotFound("No such team.")
+    before = {"name": team.name, "members": sorted(team.members.values_list("email", flat=True))}
+    if name is not None:
+        team.name = _team_name(actor.workspace, name, current=team)
+        team.save(update_fields=["name"])
+    if members is not None:
+        _set_team_members(team, _team_members(actor.workspace, members))
+    after = {"name": team.name, "members": sorted(team.members.values_list("email", flat=True))}
+    from rapport.audit.services import diff
+
+    changes = diff(before, after)
+    if changes:
+        record(actor=actor, action=events.TEAM_UPDATED, obj=team, changes=changes)
+    return team
+
+
+@transaction.atomic
+def team_delete(*, actor: Actor, team_id) -> None:
+    require_admin(actor)
+    team = Team.objects.filter(workspace=actor.workspace, pk=team_id).first()
+    if team is None:
+        raise NotFound("No such team.")
+    record(
+        actor=actor,
+        action=events.TEAM_DELETED,
+        obj=team,
+        changes={"name": {"before": team.name, "after": None}},
+    )
+    team.delete()

@@ -8,6 +8,8 @@ from faker import Faker
 from rapport.contacts import services as contact_services
 from rapport.contacts.models import Company, Person
 from rapport.core.actors import Actor, ActorKind, Role
+from rapport.sales import services as sales_services
+from rapport.sales.models import Deal, Pipeline
 from rapport.tenancy.models import Membership, Workspace
 from rapport.users.models import User
 
@@ -93,3 +95,33 @@ class PersonFactory(_ServiceFactory):
     @staticmethod
     def _service(*, actor, data):
         return contact_services.person_create(actor=actor, data=data)
+
+
+class PipelineFactory(_ServiceFactory):
+    """A pipeline with the standard stages (Qualification ... Won, Lost) unless told."""
+
+    class Meta:
+        model = Pipeline
+
+    name = factory.Sequence(lambda n: f"Pipeline {n}")
+    stages = factory.LazyFunction(lambda: [dict(s) for s in sales_services.DEFAULT_STAGES])
+
+    @staticmethod
+    def _service(*, actor, data):
+        return sales_services.pipeline_create(actor=actor, data=data)
+
+
+class DealFactory(_ServiceFactory):
+    """A deal in the workspace's first pipeline (the standard one is created when none)."""
+
+    class Meta:
+        model = Deal
+
+    name = factory.Sequence(lambda n: f"Deal {n}")
+    amount = factory.LazyFunction(lambda: {"amount": "1000.00", "currency": "USD"})
+
+    @staticmethod
+    def _service(*, actor, data):
+        if not Pipeline.objects.in_workspace(actor.workspace).exists():
+            sales_services.pipeline_create_default(actor=Actor.system(actor.workspace, "tests"))
+        return sales_services.deal_create(actor=actor, data=data)

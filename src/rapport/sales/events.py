@@ -1,0 +1,17 @@
+from rapport.audit.events import register
+
+PIPELINE_CREATED = register("pipeline.created", "Pipeline created")
+PIPELINE_UPDATED = register("pipeline.updated", "Pipeline changed")
+PIPELINE_DELETED = register("pipeline.deleted", "Pipeline deleted")
+LOST_REASON_CREATED = register("lost_reason.created", "Lost reason created")
+LOST_REASON_UPDATED = register("lost_reason.updated", "Lost reason changed")
+LOST_REASON_DELETED = register("lost_reason.deleted", "Lost reason deleted")
+DEAL_CREATED = register("deal.created", "Deal created")
+DEAL_UPDATED = register("deal.updated", "Deal changed")
+DEAL_STAGE_CHANGED = register("deal.stage_changed", "Deal moved to another stage")
+DEAL_DELETED = register("deal.deleted", "Deal deleted")
+DEAL_RESTORED = register("deal.restored", "Deal restored from the trash")
+EXCHANGE_RATE_SET = register("exchange_rate.set", "Exchange rate set")
+EXCHANGE_RATE_DELETED = register("exchange_rate.deleted", "Exchange rate deleted")
+QUOTA_SET = register("quota.set", "Quota set")
+QUOTA_DELETED = register("quota.deleted", "Quota deleted")
