@@ -113,6 +113,13 @@ def _register_routers() -> None:
     from rapport.customization.views_api import router as saved_views_router
     from rapport.imports.api import bulk_router, exports_router, imports_router
     from rapport.notifications.api import router as notifications_router
+    from rapport.sales.api import (
+        deals_router,
+        exchange_rates_router,
+        lost_reasons_router,
+        pipelines_router,
+    )
+    from rapport.sales.forecast_api import forecast_router, quotas_router
     from rapport.search.api import router as search_router
 
     api.add_router("/contacts", contacts_router)
@@ -132,6 +139,12 @@ def _register_routers() -> None:
     api.add_router("/tasks", tasks_router)
     api.add_router("/notifications", notifications_router)
     api.add_router("/attachments", attachments_router)
+    api.add_router("/pipelines", pipelines_router)
+    api.add_router("/deals", deals_router)
+    api.add_router("/lost-reasons", lost_reasons_router)
+    api.add_router("/exchange-rates", exchange_rates_router)
+    api.add_router("/forecast", forecast_router)
+    api.add_router("/quotas", quotas_router)
 
 
 _register_routers()

@@ -22,6 +22,8 @@ COMPONENTS = {
     "ContactOut": ("contacts.person", False),
     "CompanyIn": ("contacts.company", True),
     "CompanyOut": ("contacts.company", False),
+    "DealIn": ("sales.deal", True),
+    "DealOut": ("sales.deal", False),
 }
 
 

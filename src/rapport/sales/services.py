@@ -340,7 +340,6 @@ def pipeline_update(
     removed. Removing a stage that holds deals needs ``moves`` naming, for it, the stage its
     deals go to (any stage of any pipeline); the error says which stages need one.
     """
-    require_admin(actor)
     pipeline = (
         Pipeline.objects.in_workspace(actor.workspace)
         .select_for_update()
@@ -349,6 +348,7 @@ def pipeline_update(
     )
     if pipeline is None:
         raise NotFound("No such pipeline.")
+    require_admin(actor)
     _check_version(pipeline, expected_version)
     before = _pipeline_snapshot(pipeline)
     if "name" in data:
@@ -451,6 +451,7 @@ def _move_all(actor: Actor, source_stage: Stage, target: Stage) -> None:
         deal.version += 1
         deal.stamp(actor)
         deal.save()
+        _save_history(deal)
         record(
             actor=actor,
             action=events.DEAL_STAGE_CHANGED,
@@ -465,7 +466,6 @@ def pipeline_delete(
     *, actor: Actor, pipeline_id, move_to=None, expected_version: int | None = None
 ) -> None:
     """Deletes a pipeline; its deals move to ``move_to`` (a stage of another pipeline)."""
-    require_admin(actor)
     pipeline = (
         Pipeline.objects.in_workspace(actor.workspace)
         .select_for_update()
@@ -474,6 +474,7 @@ def pipeline_delete(
     )
     if pipeline is None:
         raise NotFound("No such pipeline.")
+    require_admin(actor)
     _check_version(pipeline, expected_version)
     if Pipeline.objects.in_workspace(actor.workspace).count() == 1:
         raise ValidationFailed.one("id", "A workspace keeps at least one pipeline.")
@@ -545,8 +546,8 @@ def _lost_reason(actor: Actor, reason_id) -> LostReason:
 def lost_reason_update(
     *, actor: Actor, reason_id, name: str | None = None, active: bool | None = None
 ) -> LostReason:
-    require_admin(actor)
     reason = _lost_reason(actor, reason_id)
+    require_admin(actor)
     before = {"name": reason.name, "active": reason.active}
     if name is not None:
         reason.name = _lost_reason_name(actor, name, current=reason)
@@ -562,8 +563,8 @@ def lost_reason_update(
 @transaction.atomic
 def lost_reason_delete(*, actor: Actor, reason_id) -> None:
     """Deals that named the reason keep their note and lose the link (SET NULL)."""
-    require_admin(actor)
     reason = _lost_reason(actor, reason_id)
+    require_admin(actor)
     record(
         actor=actor,
         action=events.LOST_REASON_DELETED,
@@ -1151,7 +1152,6 @@ def exchange_rate_set(
 
 @transaction.atomic
 def exchange_rate_delete(*, actor: Actor, rate_id) -> None:
-    require_admin(actor)
     obj = (
         ExchangeRate.objects.in_workspace(actor.workspace)
         .filter(pk=_as_uuid(rate_id, "id"))
@@ -1159,6 +1159,7 @@ def exchange_rate_delete(*, actor: Actor, rate_id) -> None:
     )
     if obj is None:
         raise NotFound("No such exchange rate.")
+    require_admin(actor)
     record(
         actor=actor,
         action=events.EXCHANGE_RATE_DELETED,
