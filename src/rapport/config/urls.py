@@ -13,6 +13,7 @@ urlpatterns = [
     path("", include("rapport.activities.urls")),
     path("", include("rapport.notifications.urls")),
     path("", include("rapport.attachments.urls")),
+    path("", include("rapport.sales.urls")),
     path("", include("rapport.audit.urls")),
     path("", include("rapport.ui.urls")),
 ]

@@ -141,7 +141,37 @@ def _standard(object_type: str, workspace) -> list[Field]:
             phone,
             *common_tail,
         ]
+    if object_type == "sales.deal":
+        return _deal_fields(object_type)
     return []
+
+
+def _deal_statuses() -> tuple[tuple[str, str], ...]:
+    from rapport.sales.models import DealStatus
+
+    return tuple((str(v), str(label)) for v, label in DealStatus.choices)
+
+
+def _deal_fields(object_type: str) -> list[Field]:
+    """A deal's standard fields (``sales.Deal``): what deal saved views and filters may name."""
+    return [
+        Field("name", "Name", "text", "name"),
+        Field("pipeline", "Pipeline", "reference", "pipeline_id"),
+        Field("stage", "Stage", "reference", "stage_id"),
+        Field("status", "Status", "choice", "status", choices=_deal_statuses()),
+        Field("amount", "Amount", "number", "amount", nullable=True),
+        Field("currency", "Currency", "text", "currency", clean=lambda v: str(v).strip().upper()),
+        Field("close_date", "Expected close date", "date", "close_date", nullable=True),
+        Field("owner", "Owner", "user", "owner_id", nullable=True),
+        Field("company", "Company", "reference", "company_id", nullable=True),
+        Field("company_name", "Company name", "text", "company__name"),
+        Field("next_step", "Next step", "text", "next_step"),
+        Field("source", "Source", "text", "source"),
+        Field("tags", "Tags", "tags", build=_tags_builder(object_type)),
+        Field("created_at", "Created", "date", "created_at"),
+        Field("updated_at", "Updated", "date", "updated_at"),
+        Field("search", "Any text", "search", build=_search_builder(object_type)),
+    ]
 
 
 CUSTOM_KINDS = {
@@ -225,6 +255,17 @@ STANDARD_COLUMNS: dict[str, tuple[ColumnDef, ...]] = {
         ColumnDef("external_id", "External id"),
         ColumnDef("created_at", "Created", sort="created_at", descending_first=True),
     ),
+    "sales.deal": (
+        ColumnDef("name", "Name", sort="name"),
+        ColumnDef("stage", "Stage"),
+        ColumnDef("amount", "Amount", sort="amount", css="num", descending_first=True),
+        ColumnDef("close_date", "Close date", sort="close_date"),
+        ColumnDef("owner", "Owner"),
+        ColumnDef("company", "Company"),
+        ColumnDef("tags", "Tags"),
+        ColumnDef("updated_at", "Updated", sort="updated_at", descending_first=True),
+        ColumnDef("created_at", "Created", sort="created_at", descending_first=True),
+    ),
 }
 DEFAULT_COLUMNS = {
     "contacts.person": (
@@ -238,6 +279,7 @@ DEFAULT_COLUMNS = {
         "updated_at",
     ),
     "contacts.company": ("name", "domain", "industry", "employees", "owner", "tags", "updated_at"),
+    "sales.deal": ("name", "stage", "amount", "close_date", "owner", "company"),
 }
 MAX_COLUMNS = 40
 
@@ -258,8 +300,13 @@ def columns(workspace, object_type: str) -> dict[str, ColumnDef]:
 
 def sorts(object_type: str) -> tuple[str, ...]:
     from rapport.contacts.filters import COMPANY_SORTS, PERSON_SORTS
+    from rapport.sales.filters import DEAL_SORTS
 
-    return {"contacts.person": PERSON_SORTS, "contacts.company": COMPANY_SORTS}.get(object_type, ())
+    return {
+        "contacts.person": PERSON_SORTS,
+        "contacts.company": COMPANY_SORTS,
+        "sales.deal": DEAL_SORTS,
+    }.get(object_type, ())
 
 
 # --- ad-hoc filters (a list's query string) as conditions -----------------------------------------
@@ -280,6 +327,10 @@ _SIMPLE = (
     "industry",
     "lifecycle_stage",
     "company",
+    "pipeline",
+    "stage",
+    "status",
+    "currency",
 )
 _RANGES = {
     "created_after": ("created_at", "gte"),
@@ -288,6 +339,10 @@ _RANGES = {
     "updated_before": ("updated_at", "lt"),
     "employees_min": ("employees", "gte"),
     "employees_max": ("employees", "lte"),
+    "close_after": ("close_date", "gte"),
+    "close_before": ("close_date", "lte"),
+    "amount_min": ("amount", "gte"),
+    "amount_max": ("amount", "lte"),
 }
 _CUSTOM_OPS = {
     "eq": "is",

@@ -173,13 +173,18 @@ def field_delete(request: HttpRequest, field_id: uuid.UUID) -> HttpResponse:
 # --- saved views ------------------------------------------------------------------------------
 
 
+# The list page each object type's saved views open on.
+LIST_URL_NAMES = {
+    "contacts.person": "contacts:person_list",
+    "contacts.company": "contacts:company_list",
+    "sales.deal": "sales:deal_table",
+}
+
+
 def _list_url(view) -> str:
     from django.urls import reverse
 
-    name = (
-        "contacts:person_list" if view.object_type == "contacts.person" else "contacts:company_list"
-    )
-    return f"{reverse(name)}?view={view.pk}"
+    return f"{reverse(LIST_URL_NAMES[view.object_type])}?view={view.pk}"
 
 
 @workspace_required
@@ -216,9 +221,7 @@ def view_create(request: HttpRequest) -> HttpResponse:
         view = services.view_create(actor=actor, data=data, source="ui")
     except ValidationFailed as exc:
         messages.error(request, "The view was not saved: " + exc.detail)
-        back = reverse(
-            "contacts:person_list" if object_type == "contacts.person" else "contacts:company_list"
-        )
+        back = reverse(LIST_URL_NAMES.get(object_type, "contacts:company_list"))
         return redirect(back + ("?" + query.urlencode() if query else ""))
     messages.success(request, f"Saved the view “{view.name}”.")
     return redirect(_list_url(view))
