@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,8 +170,22 @@ def _linked_page(
 # --- the timeline ----------------------------------------------------------------------------
 
 # Record changes the timeline shows (the history tab has all of them).
-TIMELINE_CHANGES = ("lifecycle_stage", "owner_id", "company_id")
+TIMELINE_CHANGES = ("lifecycle_stage", "owner_id", "company_id", "stage", "status")
 TIMELINE_KINDS = ("task", "change")
+
+# Changes of *other* records a timeline also shows (a company's deals moving through their
+# stages): per target type, functions ``(actor, record) -> Q | None`` naming the audit entries,
+# registered by the app that owns those records. The Q must be bounded (a few hundred object
+# ids at most) and respect what the actor may see.
+ChangeSource = Callable[[Actor, Any], Q | None]
+_change_sources: dict[str, list[ChangeSource]] = {}
+
+
+def register_change_source(target_type: str, source: ChangeSource) -> None:
+    """Adds the audit entries ``source`` names to the timelines of ``target_type``."""
+    sources = _change_sources.setdefault(target_type, [])
+    if source not in sources:
+        sources.append(source)
 
 
 @dataclass(frozen=True)
@@ -243,6 +257,19 @@ def timeline(
         entries = _before(entries, "created_at", "id", cursor)
         rows_e = list(entries.order_by("-created_at", "-id")[: limit + 1])
         sources.append([TimelineItem("change", e.created_at, e.pk, e) for e in rows_e])
+        # Related records' changes (a company's deals): one more bounded source each.
+        for source in _change_sources.get(target_type, ()):
+            condition = source(actor, record)
+            if condition is None:
+                continue
+            related = _before(
+                AuditEntry.objects.filter(workspace=actor.workspace).filter(condition),
+                "created_at",
+                "id",
+                cursor,
+            )
+            rows_r = list(related.order_by("-created_at", "-id")[: limit + 1])
+            sources.append([TimelineItem("change", e.created_at, e.pk, e) for e in rows_r])
 
     merged = sorted(
         (item for source in sources for item in source),

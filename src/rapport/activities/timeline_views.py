@@ -63,9 +63,13 @@ FILTER_VALUES = {value for value, _ in FILTERS}
 # The changes a timeline shows, by the change log's field names.
 CHANGE_LABELS = {
     "lifecycle_stage": "Lifecycle stage",
+    "stage": "Stage",
+    "status": "Status",
     "owner_id": "Owner",
     "company_id": "Company",
 }
+# Changes whose logged values are shown as they are (a deal's stage is logged by name).
+PLAIN_CHANGES = {"stage"}
 
 
 # --- the timeline, ready to show ---------------------------------------------------------------
@@ -189,7 +193,7 @@ def build_timeline(
             return _activity_entry(obj, tl.labels, here, members)
         if isinstance(obj, Task):
             return Entry("task", at, obj)
-        return _change_entry(obj, names)
+        return _change_entry(obj, names, here)
 
     pinned = [_activity_entry(a, tl.labels, here, members) for a in tl.pinned]
     pinned_ids = {p.obj.pk for p in pinned}
@@ -272,7 +276,10 @@ def _change_names(actor: Actor, entries: list) -> dict[str, dict[str, str]]:
         for key in wanted:
             change = e.changes.get(key) or {}
             wanted[key].update(str(v) for v in (change.get("before"), change.get("after")) if v)
-    names: dict[str, dict[str, str]] = {"lifecycle_stage": dict(LifecycleStage.choices)}
+    names: dict[str, dict[str, str]] = {
+        "lifecycle_stage": dict(LifecycleStage.choices),
+        "status": {"open": "Open", "won": "Won", "lost": "Lost"},
+    }
     names["owner_id"] = (
         dict(member_choices(workspace=actor.workspace)) if wanted["owner_id"] else {}
     )
@@ -282,7 +289,20 @@ def _change_names(actor: Actor, entries: list) -> dict[str, dict[str, str]]:
     return names
 
 
-def _change_entry(entry: AuditEntry, names: dict[str, dict[str, str]]) -> Entry:
+def _other_record(entry: AuditEntry, here: tuple[str, str] | None) -> list[Link]:
+    """A change of another record shown on this timeline (a company's deal moving along its
+    pipeline) links to that record."""
+    for target in targets.types():
+        if target.model_label.lower() == entry.object_type:
+            if here is not None and (target.name, entry.object_id) == here:
+                return []
+            return [Link(entry.object_repr or target.label, target.url(entry.object_id))]
+    return []
+
+
+def _change_entry(
+    entry: AuditEntry, names: dict[str, dict[str, str]], here: tuple[str, str] | None = None
+) -> Entry:
     from rapport.audit import events as audit_events
 
     try:
@@ -299,10 +319,13 @@ def _change_entry(entry: AuditEntry, names: dict[str, dict[str, str]]) -> Entry:
             def show(value, key=key) -> str:
                 if value in (None, ""):
                     return "—" if key != "owner_id" else "No owner"
+                if key in PLAIN_CHANGES:
+                    return str(value)
                 return names.get(key, {}).get(str(value), "(no longer available)")
 
             lines.append(ChangeLine(label, show(change.get("before")), show(change.get("after"))))
-    return Entry("change", entry.created_at, entry, changes=lines, title=title)
+    links = _other_record(entry, here)
+    return Entry("change", entry.created_at, entry, links=links, changes=lines, title=title)
 
 
 # --- the sections of a record page -----------------------------------------------------------

@@ -393,6 +393,11 @@ def demo_install(*, password: str | None = None, seed: int = SEED) -> DemoResult
         interactions, tasks = activities_demo.install(
             actor=actor, members=[u.pk for u in members], people=people, seed=seed
         )
+        from rapport.sales import demo as sales_demo
+
+        sales_demo.install(
+            actor=actor, members=[u.pk for u in members], company_ids=company_ids, people=people
+        )
     return DemoResult(
         workspace=workspace,
         created=True,

@@ -20,4 +20,7 @@ class SalesConfig(AppConfig):
             parents=lambda deal: [("company", deal.company_id)],
             on_interaction=services.deals_touch_interaction,
         )
-        from . import merging  # noqa: F401  (deals follow merged people and companies)
+        from . import (
+            merging,  # noqa: F401  (deals follow merged people and companies)
+            sections,  # noqa: F401
+        )

@@ -117,8 +117,8 @@ class Deal(WorkspaceModel, ActorStamped, Versioned, SoftDeletable, Tagged, HasCu
     OWNER_ACCESS = True
 
     name = models.CharField(max_length=200)
-    pipeline = models.ForeignKey(Pipeline, on_delete=models.PROTECT, related_name="deals")
-    stage = models.ForeignKey(Stage, on_delete=models.PROTECT, related_name="deals")
+    pipeline = models.ForeignKey(Pipeline, on_delete=models.RESTRICT, related_name="deals")
+    stage = models.ForeignKey(Stage, on_delete=models.RESTRICT, related_name="deals")
     # Copied from the stage's type on every move: lists, forecasts and indexes filter on it.
     status = models.CharField(max_length=8, choices=DealStatus.choices, default=DealStatus.OPEN)
     amount = models.DecimalField(max_digits=18, decimal_places=2, null=True, blank=True)

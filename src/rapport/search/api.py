@@ -14,7 +14,7 @@ from . import selectors
 
 router = Router(tags=["search"])
 
-TYPES = {"person": "contacts.person", "company": "contacts.company"}
+TYPES = {"person": "contacts.person", "company": "contacts.company", "deal": "sales.deal"}
 
 
 class SearchResult(Schema):
@@ -32,6 +32,8 @@ class SearchResults(Schema):
 
 
 def hit_url(hit: selectors.SearchHit) -> str:
+    if hit.kind == "deal":
+        return f"/deals/{hit.object_id}"
     return {"person": f"/people/{hit.object_id}", "company": f"/companies/{hit.object_id}"}.get(
         hit.kind, "/"
     )
@@ -41,7 +43,7 @@ def hit_url(hit: selectors.SearchHit) -> str:
 def search(
     request,
     q: str = Query(..., max_length=200),
-    type: Literal["person", "company"] | None = None,
+    type: Literal["person", "company", "deal"] | None = None,
     limit: int = Query(20, ge=1, le=50),
 ) -> HttpResponse:
     hits = selectors.search(

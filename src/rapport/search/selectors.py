@@ -39,9 +39,11 @@ class SearchHit:
 
     @property
     def kind(self) -> str:
-        return {"contacts.person": "person", "contacts.company": "company"}.get(
-            self.object_type, self.object_type
-        )
+        return KINDS.get(self.object_type, self.object_type)
+
+
+# Hit kinds by indexed model (the record pages and API speak of "person", "deal", ...).
+KINDS = {"contacts.person": "person", "contacts.company": "company", "sales.deal": "deal"}
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -68,9 +70,31 @@ def search(
         rows = _search_postgres(actor.workspace.pk, q, limit * 2, types)
     else:
         rows = _search_sqlite(actor.workspace.pk, q, limit * 2, types)
-    hits = [SearchHit(*row) for row in rows]
+    hits = _visible(actor, [SearchHit(*row) for row in rows])
     hits.sort(key=lambda h: -h.score)
     return hits[:limit]
+
+
+def _visible(actor: Actor, hits: list[SearchHit]) -> list[SearchHit]:
+    """Drops the hits the actor may not open: records of models that honour ownership (deals,
+    under the record access setting) are checked through ``visible_to``, one query per such
+    model among the hits. A search never shows what the record page would refuse."""
+    from django.apps import apps
+
+    by_type: dict[str, list[uuid.UUID]] = {}
+    for hit in hits:
+        by_type.setdefault(hit.object_type, []).append(hit.object_id)
+    hidden: set[tuple[str, uuid.UUID]] = set()
+    for object_type, ids in by_type.items():
+        try:
+            model = apps.get_model(object_type)
+        except (LookupError, ValueError):
+            continue
+        if not getattr(model, "OWNER_ACCESS", False):
+            continue
+        seen = set(model.objects.visible_to(actor).filter(pk__in=ids).values_list("pk", flat=True))
+        hidden.update((object_type, pk) for pk in ids if pk not in seen)
+    return [h for h in hits if (h.object_type, h.object_id) not in hidden]
 
 
 def _type_clause(types: list[str] | None, column: str, params: list) -> str:

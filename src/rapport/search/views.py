@@ -8,6 +8,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET
 
 from rapport.tenancy.views import actor_of
@@ -19,7 +20,18 @@ PAGE_LIMIT = 50
 PALETTE_LIMIT = 8
 # Record pages other apps serve, by hit kind.
 RECORD_URLS = {"person": "/people/{id}/", "company": "/companies/{id}/"}
-KIND_LABELS = {"person": "Person", "company": "Company"}
+KIND_LABELS = {"person": "Person", "company": "Company", "deal": "Deal"}
+# Record pages named by URL (apps whose pages are not at a fixed path).
+RECORD_URL_NAMES = {"deal": "sales:deal_detail"}
+
+
+def record_url(kind: str, object_id) -> str:
+    if kind in RECORD_URL_NAMES:
+        try:
+            return reverse(RECORD_URL_NAMES[kind], args=[object_id])
+        except NoReverseMatch:
+            return "/"
+    return RECORD_URLS.get(kind, "/").format(id=object_id)
 
 
 def _results(request: HttpRequest, limit: int) -> tuple[str, list[dict]]:
@@ -28,7 +40,7 @@ def _results(request: HttpRequest, limit: int) -> tuple[str, list[dict]]:
     results = [
         {
             "hit": h,
-            "url": RECORD_URLS.get(h.kind, "/").format(id=h.object_id),
+            "url": record_url(h.kind, h.object_id),
             "kind_label": KIND_LABELS.get(h.kind, h.kind),
         }
         for h in hits

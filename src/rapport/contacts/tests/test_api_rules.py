@@ -1079,7 +1079,7 @@ def test_search_forgets_deleted_and_follows_edits(api):
         ({}, "q"),
         ({"q": "x" * 201}, "q"),
         ({"q": "ada", "limit": 51}, "limit"),
-        ({"q": "ada", "type": "deal"}, "type"),
+        ({"q": "ada", "type": "ticket"}, "type"),
     ],
 )
 def test_invalid_search_parameters_are_422(api, params, field):

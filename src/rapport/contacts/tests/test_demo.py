@@ -141,7 +141,7 @@ def test_demo_creates_everything_through_the_services_once(monkeypatch):
     audit = AuditEntry.objects.filter(workspace=ws, source="demo")
     assert audit.filter(action="company.created").count() == 100
     assert audit.filter(action="contact.created").count() == 500
-    assert SearchEntry.objects.filter(workspace=ws).count() == 600
+    assert SearchEntry.objects.filter(workspace=ws).count() == 640  # people, companies, deals
     # Owners are writing members, never the read-only user.
     owner_emails = set(
         Person.objects.filter(workspace=ws, owner__isnull=False).values_list(

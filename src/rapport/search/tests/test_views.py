@@ -42,7 +42,7 @@ def test_results_page_finds_people_and_companies_despite_a_typo(browser):
 def test_results_page_empty_states(browser):
     r = browser.get("/search/")
     assert r.status_code == 200
-    assert "Search people and companies by name" in _text(r)
+    assert "Search people, companies and deals by name" in _text(r)
     r = browser.get("/search/", {"q": "zzzqqqxxx"})
     assert r.status_code == 200
     assert "Nothing matches “zzzqqqxxx”." in _text(r)
