@@ -12,6 +12,8 @@ from django import forms
 from rapport.core.actors import Actor, Role
 from rapport.users.forms import NoColon
 
+from .models import RecordAccess
+
 
 def role_choices(actor: Actor) -> list[tuple[str, str]]:
     """The roles this actor may hand out: only an owner can make someone an owner."""
@@ -58,6 +60,17 @@ class WorkspaceForm(NoColon, forms.Form):
         ),
     )
 
+    record_access = forms.ChoiceField(
+        label="Who sees a deal",
+        choices=RecordAccess.choices,
+        required=False,  # blank: unchanged
+        help_text=(
+            "Everyone: every member sees every deal. Team: a member sees the deals they own and "
+            "those of the people in their teams. Owner only: a member sees just their own deals. "
+            "Managers, admins and owners always see every deal."
+        ),
+    )
+
     def __init__(self, *args, editable: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["default_region"]).choices = list(region_choices())
@@ -82,3 +95,21 @@ class InviteForm(NoColon, forms.Form):
     def __init__(self, *args, actor: Actor, **kwargs):
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["role"]).choices = role_choices(actor)
+
+
+class TeamForm(NoColon, forms.Form):
+    name = forms.CharField(
+        label="Team name",
+        max_length=100,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. Sales EMEA", "autocomplete": "off"}),
+    )
+    members = forms.MultipleChoiceField(
+        label="Members",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="With record access set to Team, members see each other's deals.",
+    )
+
+    def __init__(self, *args, member_choices: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        cast(forms.MultipleChoiceField, self.fields["members"]).choices = member_choices

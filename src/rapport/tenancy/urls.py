@@ -18,6 +18,9 @@ urlpatterns = [
         views.invitation_revoke,
         name="invitation_revoke",
     ),
+    path("settings/teams/", views.teams, name="teams"),
+    path("settings/teams/<uuid:team_id>/", views.team_edit, name="team_edit"),
+    path("settings/teams/<uuid:team_id>/delete/", views.team_delete, name="team_delete"),
     # API tokens are the users app's, shown as a tab of Settings.
     path("settings/tokens/", user_views.tokens, name="tokens"),
     path("settings/tokens/<uuid:token_id>/revoke/", user_views.token_revoke, name="token_revoke"),

@@ -22,7 +22,7 @@ from rapport.users.forms import NewAccountForm
 from rapport.users.selectors import user_by_email
 
 from . import selectors, services
-from .forms import InviteForm, RoleForm, WorkspaceForm, role_choices
+from .forms import InviteForm, RoleForm, TeamForm, WorkspaceForm, role_choices
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
@@ -79,6 +79,7 @@ def _workspace_form(actor: Actor, data=None) -> WorkspaceForm:
         "members_can_delete_any": ws.members_can_delete_any,
         "default_region": ws.default_region,
         "trash_retention_days": ws.trash_retention_days,
+        "record_access": ws.record_access,
     }
     return WorkspaceForm(data, initial=initial, editable=is_admin(actor))
 
@@ -130,6 +131,7 @@ def settings_view(request: HttpRequest) -> HttpResponse:
                 members_can_delete_any=form.cleaned_data["members_can_delete_any"],
                 default_region=form.cleaned_data["default_region"],
                 trash_retention_days=form.cleaned_data["trash_retention_days"],
+                record_access=form.cleaned_data["record_access"] or None,
             )
         except ValidationFailed as exc:
             apply_errors(form, exc)
@@ -201,6 +203,124 @@ def invitation_revoke(request: HttpRequest, invitation_id: uuid.UUID) -> HttpRes
     services.invitation_revoke(actor=actor_of(request), invitation_id=invitation_id)
     messages.success(request, "Invitation revoked: its link no longer works.")
     return redirect("tenancy:settings")
+
+
+# --- teams ------------------------------------------------------------------------------------
+
+
+def _team_list(actor: Actor) -> list:
+    """The workspace's teams with their members (two queries whatever their number)."""
+    from django.db.models import Prefetch
+
+    from rapport.users.models import User
+
+    from .models import Team
+
+    return list(
+        Team.objects.filter(workspace=actor.workspace)
+        .prefetch_related(Prefetch("members", queryset=User.objects.order_by("full_name", "email")))
+        .order_by("name")
+    )
+
+
+def _teams_page(
+    request: HttpRequest,
+    *,
+    form: TeamForm | None = None,
+    edit_id: str = "",
+    edit_form: TeamForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    actor = actor_of(request)
+    choices = selectors.member_choices(workspace=actor.workspace)
+    teams = _team_list(actor)
+    admin = is_admin(actor)
+    rows = []
+    for team in teams:
+        editing = edit_form if str(team.pk) == edit_id and edit_form is not None else None
+        rows.append(
+            {
+                "team": team,
+                "members": list(team.members.all()),
+                "form": editing
+                or (
+                    TeamForm(
+                        initial={
+                            "name": team.name,
+                            "members": [str(u.pk) for u in team.members.all()],
+                        },
+                        member_choices=choices,
+                        auto_id=f"team-{team.pk}-%s",
+                    )
+                    if admin
+                    else None
+                ),
+                "open": editing is not None,
+            }
+        )
+    context = {
+        "nav": "settings",
+        "tab": "teams",
+        "is_admin": admin,
+        "rows": rows,
+        "form": form or TeamForm(member_choices=choices, auto_id="new-team-%s"),
+        "record_access": actor.workspace.get_record_access_display(),
+    }
+    return render(request, "tenancy/teams.html", context, status=status)
+
+
+def _team_data(form: TeamForm) -> dict:
+    return {"name": form.cleaned_data["name"], "members": form.cleaned_data["members"]}
+
+
+@require_http_methods(["GET", "POST"])
+@workspace_required
+def teams(request: HttpRequest) -> HttpResponse:
+    """GET: the teams; POST: a new team."""
+    if request.method == "GET":
+        return _teams_page(request)
+    actor = actor_of(request)
+    choices = selectors.member_choices(workspace=actor.workspace)
+    form = TeamForm(request.POST, member_choices=choices, auto_id="new-team-%s")
+    if form.is_valid():
+        try:
+            team = services.team_create(actor=actor, **_team_data(form))
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"Created the team {team.name}.")
+            return redirect(reverse("tenancy:teams") + f"#team-{team.pk}")
+    elif not is_admin(actor):
+        raise PermissionDenied("Only workspace owners and admins can do this.")
+    return _teams_page(request, form=form, status=422)
+
+
+@require_POST
+@workspace_required
+def team_edit(request: HttpRequest, team_id: uuid.UUID) -> HttpResponse:
+    """Renames a team and sets its members (the whole list)."""
+    actor = actor_of(request)
+    choices = selectors.member_choices(workspace=actor.workspace)
+    form = TeamForm(request.POST, member_choices=choices, auto_id=f"team-{team_id}-%s")
+    if form.is_valid():
+        try:
+            team = services.team_update(actor=actor, team_id=team_id, **_team_data(form))
+        except ValidationFailed as exc:
+            apply_errors(form, exc)
+        else:
+            messages.success(request, f"Saved the team {team.name}.")
+            return redirect(reverse("tenancy:teams") + f"#team-{team.pk}")
+    elif not is_admin(actor):
+        raise PermissionDenied("Only workspace owners and admins can do this.")
+    return _teams_page(request, edit_id=str(team_id), edit_form=form, status=422)
+
+
+@require_POST
+@workspace_required
+def team_delete(request: HttpRequest, team_id: uuid.UUID) -> HttpResponse:
+    services.team_delete(actor=actor_of(request), team_id=team_id)
+    messages.success(request, "Team deleted. Its members stay in the workspace.")
+    return redirect("tenancy:teams")
 
 
 # --- accepting an invitation ----------------------------------------------------------------
