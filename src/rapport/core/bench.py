@@ -637,7 +637,9 @@ def wipe(say: Callable[[str], None] = _say_default) -> None:
             with _bulk_mode([search_table], say), connection.cursor() as cur:
                 cur.execute(f"DELETE FROM {search_table} WHERE workspace_id = %s", [wid])
         from rapport.activities.bench import wipe_activities
+        from rapport.sales.bench import wipe_sales
 
+        wipe_sales(wid, say)  # a million deals: raw deletes as well
         wipe_activities(wid, say)  # raw deletes: the ORM's cascade would load millions of rows
         with connection.cursor() as cur:
             cur.execute(f"DELETE FROM {search_table} WHERE workspace_id = %s", [wid])

@@ -21,7 +21,7 @@ import orjson
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-PHASES = ("all", "seed", "measure", "data", "activities-seed", "activities")
+PHASES = ("all", "seed", "measure", "data", "activities-seed", "activities", "sales-seed", "sales")
 
 
 def default_sqlite_path() -> Path:
@@ -78,6 +78,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--skip-activities", action="store_true", help="Skip the interactions figures"
         )
+        parser.add_argument(
+            "--deals",
+            type=int,
+            default=1_000_000,
+            help="Deals of the sales benchmark (rapport.sales.bench; 0 skips it)",
+        )
         parser.add_argument("--data-last", action="store_true", help=argparse.SUPPRESS)
         parser.add_argument("--phase", choices=PHASES, default="all", help=argparse.SUPPRESS)
 
@@ -98,6 +104,10 @@ class Command(BaseCommand):
             from rapport.activities.bench import run_phase
 
             return run_phase(phase, opts, self.stdout)
+        if phase in ("sales-seed", "sales"):
+            from rapport.sales.bench import run_phase as run_sales_phase
+
+            return run_sales_phase(phase, opts, self.stdout)
         return self.orchestrate(opts)
 
     # --- the parent: one child per phase and database ---------------------------------------
@@ -136,6 +146,15 @@ class Command(BaseCommand):
                 runs = ["--runs", str(opts["runs"]), "--warmup", str(opts["warmup"])]
                 limit = {"RAPPORT_API_RATE_LIMIT": "1000000/m"}
                 self._child(["--phase", "activities", *activities, *runs], {**env, **limit})
+            if opts["deals"]:
+                # After the interactions (the deals add to the same workspace), before the
+                # data phase (its merges change the people).
+                deals = [*common, "--deals", str(opts["deals"])]
+                reuse = ["--reuse"] if opts["reuse"] else []
+                self._child(["--phase", "sales-seed", *deals, *reuse], env)
+                runs = ["--runs", str(opts["runs"]), "--warmup", str(opts["warmup"])]
+                limit = {"RAPPORT_API_RATE_LIMIT": "1000000/m"}
+                self._child(["--phase", "sales", *deals, *runs], {**env, **limit})
             if opts["data_rows"]:
                 # A tenth of the rows first, in a process of its own: peak memory must not grow
                 # with the file.
