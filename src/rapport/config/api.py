@@ -120,6 +120,8 @@ def _register_routers() -> None:
         pipelines_router,
     )
     from rapport.sales.forecast_api import forecast_router, quotas_router
+    from rapport.sales.lead_api import leads_router
+    from rapport.sales.quote_api import line_items_router, products_router, quotes_router
     from rapport.search.api import router as search_router
 
     api.add_router("/contacts", contacts_router)
@@ -141,6 +143,10 @@ def _register_routers() -> None:
     api.add_router("/attachments", attachments_router)
     api.add_router("/pipelines", pipelines_router)
     api.add_router("/deals", deals_router)
+    api.add_router("/deals", line_items_router)  # /deals/{id}/line-items
+    api.add_router("/leads", leads_router)
+    api.add_router("/products", products_router)
+    api.add_router("/quotes", quotes_router)
     api.add_router("/lost-reasons", lost_reasons_router)
     api.add_router("/exchange-rates", exchange_rates_router)
     api.add_router("/forecast", forecast_router)

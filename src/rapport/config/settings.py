@@ -266,6 +266,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "rapport.notifications.tasks.send_digests",
         "schedule": crontab(minute="*/15"),
     },
+    # Lead scores decay with inactivity: every lead is scored again once a day.
+    "rescore-leads": {
+        "task": "rapport.sales.lead_tasks.rescore_leads",
+        "schedule": crontab(hour=3, minute=40),
+    },
     # Task reminders whose time has come: each sent at most once (claimed in the database).
     "send-task-reminders": {
         "task": "rapport.activities.tasks.send_due_reminders",

@@ -21,6 +21,9 @@ class SalesConfig(AppConfig):
             on_interaction=services.deals_touch_interaction,
         )
         from . import (
+            lead_services,
             merging,  # noqa: F401  (deals follow merged people and companies)
-            sections,  # noqa: F401
+            sections,  # noqa: F401  (deal pages; deals on person and company pages)
         )
+
+        lead_services.register()  # leads are targets too: interactions and tasks link to them

@@ -169,6 +169,8 @@ class Deal(WorkspaceModel, ActorStamped, Versioned, SoftDeletable, Tagged, HasCu
             _live("deal_owner_close", "owner", "close_date"),
             _live("deal_pipeline_status", "pipeline", "status", "close_date"),
             _live("deal_company", "company", "created_at"),
+            # Deals closed in a window (the dashboard; closed deals without a close date).
+            _live("deal_closed", "status", "closed_at"),
         ]
 
     def __str__(self) -> str:
@@ -285,3 +287,8 @@ class Quota(WorkspaceModel, ActorStamped):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.period} {self.start}: {self.amount} {self.currency}"
+
+
+# Leads, products and quotes live in their own modules; Django finds models through this one.
+from .lead_models import *  # noqa: E402, F403
+from .quote_models import *  # noqa: E402, F403

@@ -1,0 +1,12 @@
+from rapport.audit.events import register
+
+LEAD_CREATED = register("lead.created", "Lead created")
+LEAD_UPDATED = register("lead.updated", "Lead changed")
+LEAD_DELETED = register("lead.deleted", "Lead deleted")
+LEAD_CONVERTED = register("lead.converted", "Lead converted to a person, company and deal")
+LEAD_SCORING_RULE_CREATED = register("lead_scoring_rule.created", "Lead scoring rule created")
+LEAD_SCORING_RULE_DELETED = register("lead_scoring_rule.deleted", "Lead scoring rule deleted")
+LEAD_ASSIGNMENT_RULE_CREATED = register(
+    "lead_assignment_rule.created", "Lead assignment rule created"
+)
+LEAD_FORM_CREATED = register("lead_form.created", "Lead web form created")

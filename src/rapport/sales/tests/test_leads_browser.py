@@ -1,0 +1,71 @@
+"""Lead pages in a real browser: no CSP violations, no horizontal scroll on a phone, convert."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from rapport.sales import lead_services as services
+from rapport.testing.browser import assert_no_horizontal_scroll, login, screenshot
+from rapport.testing.factories import PASSWORD, PipelineFactory, actor_for
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.urls("rapport.sales.tests.test_leads_urlconf"),
+]
+
+
+def watch(page) -> list[str]:
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_list_detail_and_convert(request, live_server, owner, device):
+    services.register()
+    PipelineFactory(actor=actor_for(owner))
+    page = request.getfixturevalue("page" if device == "desktop" else "phone_page")
+    actor = actor_for(owner)
+    services.scoring_rule_create(
+        actor=actor,
+        data={
+            "kind": "field",
+            "field": "title",
+            "operator": "contains",
+            "value": "VP",
+            "points": 10,
+        },
+    )
+    lead = services.lead_create(
+        actor=actor,
+        data={
+            "first_name": "Victoria",
+            "last_name": "Longname-Withaverylongsurname",
+            "email": "victoria.longname@averyveryverylongcompanydomain.example",
+            "company_name": "Very Long Company Name Incorporated International",
+            "title": "VP Engineering",
+            "status": "qualified",
+            "source": "Conference",
+        },
+    )
+    errors = watch(page)
+    login(page, live_server, owner.user.email, PASSWORD)
+    page.goto(f"{live_server.url}/leads/")
+    expect(page.get_by_role("heading", name="Leads")).to_be_visible()
+    expect(page.get_by_role("link", name="Victoria Longname-Withaverylongsurname")).to_be_visible()
+    assert_no_horizontal_scroll(page)
+    screenshot(page, f"sales-leads-{device}")
+
+    page.goto(f"{live_server.url}/leads/{lead.pk}/")
+    expect(page.get_by_text("+10 title contains 'VP'")).to_be_visible()
+    assert_no_horizontal_scroll(page)
+    screenshot(page, f"sales-lead-{device}")
+    page.get_by_role("button", name="Convert lead").click()
+    page.wait_for_url(f"{live_server.url}/people/**")
+    lead.refresh_from_db()
+    assert lead.converted_deal is not None
+    assert lead.converted_deal.name == "Very Long Company Name Incorporated International deal"
+    assert errors == []
