@@ -33,10 +33,16 @@ from rapport.core.errors import (
     FieldError,
     NotFound,
     ValidationFailed,
-    VersionConflict,
+    check_version,
 )
 from rapport.core.policy import require_delete, require_write
-from rapport.core.validation import clean_choice, clean_datetime, clean_int, clean_text
+from rapport.core.validation import (
+    clean_choice,
+    clean_datetime,
+    clean_int,
+    clean_member,
+    clean_text,
+)
 from rapport.tenancy.models import Membership
 
 from . import content, events, kinds
@@ -62,23 +68,6 @@ def _members(workspace, user_ids: Iterable) -> dict[uuid.UUID, Any]:
         return {}
     rows = Membership.objects.filter(workspace=workspace, user_id__in=ids).select_related("user")
     return {m.user_id: m.user for m in rows}
-
-
-def _clean_member(workspace, value, field: str):
-    if value in (None, ""):
-        return None
-    try:
-        user_id = value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise ValidationFailed.one(field, "Not a valid id.")
-    if user_id not in _members(workspace, [user_id]):
-        raise ValidationFailed.one(field, "Must be a member of this workspace.")
-    return user_id
-
-
-def _check_version(obj, expected_version: int | None) -> None:
-    if expected_version is not None and obj.version != expected_version:
-        raise VersionConflict(obj.version)
 
 
 def _locked(qs, pk):
@@ -149,7 +138,7 @@ def _clean_activity(actor: Actor, data: Mapping[str, Any], *, current: Activity 
     if "external_id" in data:
         c.take("external_id", clean_text, data["external_id"], field="external_id", max_length=255)
     if "author" in data:
-        c.take("author_id", _clean_member, ws, data["author"], "author")
+        c.take("author_id", clean_member, ws, data["author"], "author")
     if "pinned" in data:
         if not isinstance(data["pinned"], bool):
             c.errors.append(FieldError("pinned", "Must be true or false."))
@@ -206,7 +195,7 @@ def _clean_follow_up(actor: Actor, value) -> dict:
         )
     c.take(
         "assignee",
-        _clean_member,
+        clean_member,
         actor.workspace,
         value.get("assignee") or actor.user_id,
         "follow_up.assignee",
@@ -405,7 +394,7 @@ def activity_update(
 ) -> Activity:
     obj = _locked(Activity.objects.visible_to(actor), activity_id)
     require_write(actor)
-    _check_version(obj, expected_version)
+    check_version(obj, expected_version)
     if "follow_up" in data:
         raise ValidationFailed.one(
             "follow_up", "Create a task instead; follow_up is for new interactions."
@@ -457,7 +446,7 @@ def activity_delete(
     obj = _locked(Activity.objects.visible_to(actor), activity_id)
     require_write(actor)
     require_delete(actor, _Owned(obj.author_id, obj.created_by_id))
-    _check_version(obj, expected_version)
+    check_version(obj, expected_version)
     _soft_delete(actor, obj, events.ACTIVITY_DELETED, source)
     obj.targets.all().delete()  # off every timeline; its audit entries keep what it linked to
 
@@ -536,7 +525,7 @@ def _clean_task(actor: Actor, data: Mapping[str, Any], *, current: Task | None) 
         c.take("status", clean_choice, data["status"], field="status",
                choices=TaskStatus.choices, default=TaskStatus.OPEN)  # fmt: skip
     if "assignee" in data:
-        c.take("assignee_id", _clean_member, ws, data["assignee"], "assignee")
+        c.take("assignee_id", clean_member, ws, data["assignee"], "assignee")
     elif current is None:
         c.values["assignee_id"] = actor.user_id
     if "rrule" in data:
@@ -636,7 +625,7 @@ def task_update(
 ) -> Task:
     obj = _locked(Task.objects.visible_to(actor), task_id)
     require_write(actor)
-    _check_version(obj, expected_version)
+    check_version(obj, expected_version)
     values = _clean_task(actor, data, current=obj)
     before = _task_snapshot(obj) | {"targets": _task_targets(obj)}
     refs = values.pop("targets", None)
@@ -728,7 +717,7 @@ def task_delete(
     obj = _locked(Task.objects.visible_to(actor), task_id)
     require_write(actor)
     require_delete(actor, _Owned(obj.assignee_id, obj.created_by_id))
-    _check_version(obj, expected_version)
+    check_version(obj, expected_version)
     _soft_delete(actor, obj, events.TASK_DELETED, source)
 
 

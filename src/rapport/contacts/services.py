@@ -30,7 +30,7 @@ from rapport.core.errors import (
     NotFound,
     PermissionDenied,
     ValidationFailed,
-    VersionConflict,
+    check_version,
 )
 from rapport.core.policy import require_admin, require_delete, require_write
 from rapport.core.tags import resolve_tags
@@ -45,6 +45,7 @@ from rapport.core.validation import (
     clean_phone,
     clean_tags,
     clean_text,
+    clean_uuid,
 )
 from rapport.search import services as search_index
 from rapport.tenancy.models import Membership, Workspace
@@ -100,7 +101,7 @@ def _clean_common(
 def _clean_owner(workspace, value):
     if value in (None, ""):
         return None
-    user_id = _as_uuid(value, "owner")
+    user_id = clean_uuid(value, "owner")
     is_member = memo(
         ("member", workspace.pk, user_id),
         lambda: Membership.objects.filter(workspace=workspace, user_id=user_id).exists(),
@@ -108,15 +109,6 @@ def _clean_owner(workspace, value):
     if not is_member:
         raise ValidationFailed.one("owner", "The owner must be a member of this workspace.")
     return user_id
-
-
-def _as_uuid(value, field: str):
-    import uuid
-
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise ValidationFailed.one(field, "Not a valid id.")
 
 
 def _apply(obj, values: dict[str, Any]) -> list[str] | None:
@@ -135,11 +127,6 @@ def _snapshot(obj, fields: tuple[str, ...]) -> dict[str, Any]:
     snap = {f: getattr(obj, f) for f in fields}
     snap["address"] = obj.address
     return snap
-
-
-def _check_version(obj, expected_version: int | None) -> None:
-    if expected_version is not None and obj.version != expected_version:
-        raise VersionConflict(obj.version)
 
 
 # --- people -------------------------------------------------------------------------------
@@ -196,7 +183,7 @@ def _clean_person(actor: Actor, data: Mapping[str, Any], *, current: Person | No
 def _clean_company_ref(actor: Actor, value):
     if value in (None, ""):
         return None
-    company_id = _as_uuid(value, "company")
+    company_id = clean_uuid(value, "company")
     visible = memo(
         ("company", actor.workspace.pk, company_id),
         lambda: Company.objects.visible_to(actor).filter(pk=company_id).exists(),
@@ -367,7 +354,7 @@ def _update(
     # Visibility first: another workspace's record is 404 for every role, never 403.
     obj = _locked(kind.model.objects.visible_to(actor), pk)
     require_write(actor)
-    _check_version(obj, expected_version)
+    check_version(obj, expected_version)
     values = kind.clean(actor, data, current=obj)
     if kind.unique_field in values:
         kind.ensure_unique(actor, values[kind.unique_field], exclude_id=obj.pk)
@@ -397,7 +384,7 @@ def _delete(kind: _Kind, actor: Actor, pk, expected_version: int | None, source:
     obj = _locked(kind.model.objects.visible_to(actor), pk)
     require_write(actor)
     require_delete(actor, obj)
-    _check_version(obj, expected_version)
+    check_version(obj, expected_version)
     _soft_delete(obj, actor)
     record(
         actor=actor,
@@ -539,7 +526,7 @@ def _restore(tk: _TrashKind, actor: Actor, pk, expected_version: int | None, sou
     obj = _locked(tk.kind.model.objects.in_trash_of(actor), pk)
     require_write(actor)
     require_delete(actor, obj)  # who may delete a record may bring it back
-    _check_version(obj, expected_version)
+    check_version(obj, expected_version)
     _ensure_restorable(tk, actor, obj)
     changes = {
         "deleted_at": {"before": obj.deleted_at.isoformat(), "after": None},

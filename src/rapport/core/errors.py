@@ -90,3 +90,9 @@ class ErrorCollector:
         if self.errors:
             detail = "; ".join(f"{e.field}: {e.message}" for e in self.errors)
             raise ValidationFailed(detail, self.errors)
+
+
+def check_version(obj, expected_version: int | None) -> None:
+    """Optimistic concurrency: the version the writer read must still be the record's."""
+    if expected_version is not None and obj.version != expected_version:
+        raise VersionConflict(obj.version)

@@ -8,6 +8,7 @@ import datetime as dt
 import decimal
 import functools
 import re
+import uuid
 from typing import Any
 
 import phonenumbers
@@ -281,3 +282,30 @@ def clean_date(value: Any, *, field: str, required: bool = False) -> dt.date | N
     if not _EARLIEST.date() <= value < _LATEST.date():
         raise ValidationFailed.one(field, "Use a date between 1900 and 2199.")
     return value
+
+
+def clean_uuid(value: Any, field: str = "id") -> uuid.UUID:
+    """An id sent as a UUID or its string; anything else is "Not a valid id." on ``field``."""
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise ValidationFailed.one(field, "Not a valid id.")
+
+
+def clean_member(workspace, value: Any, field: str = "owner") -> uuid.UUID | None:
+    """The id of a member of ``workspace`` (an owner, an assignee), or None when empty.
+    Remembered per batch (``core.context.memo``), so an import asks once per member."""
+    if value in (None, ""):
+        return None
+    from rapport.tenancy.models import Membership
+
+    from .context import memo
+
+    user_id = clean_uuid(value, field)
+    is_member = memo(
+        ("member", workspace.pk, user_id),
+        lambda: Membership.objects.filter(workspace=workspace, user_id=user_id).exists(),
+    )
+    if not is_member:
+        raise ValidationFailed.one(field, "Must be a member of this workspace.")
+    return user_id

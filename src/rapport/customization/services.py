@@ -26,7 +26,7 @@ from rapport.core.errors import (
     NotFound,
     PermissionDenied,
     ValidationFailed,
-    VersionConflict,
+    check_version,
 )
 from rapport.core.policy import can_write, is_admin, require_admin, require_write
 from rapport.core.validation import clean_text
@@ -208,11 +208,6 @@ def _comparable(kind, value):
     return value
 
 
-def _check_version(obj, expected_version: int | None) -> None:
-    if expected_version is not None and obj.version != expected_version:
-        raise VersionConflict(obj.version)
-
-
 def _key_taken(actor: Actor, object_type: str, key: str, exclude_id=None) -> bool:
     return (
         CustomField.objects.visible_to(actor)
@@ -301,7 +296,7 @@ def field_update(
     the records' values stay as they are (a rename touches no data)."""
     field = _locked(actor, field_id)  # another workspace's field: 404 for every role
     require_admin(actor)
-    _check_version(field, expected_version)
+    check_version(field, expected_version)
     values = _clean_definition(actor, data, current=field)
     if "options" in values:
         _options_in_use(field, values["options"])
@@ -379,7 +374,7 @@ def field_delete(
     """
     field = _locked(actor, field_id)
     require_admin(actor)
-    _check_version(field, expected_version)
+    check_version(field, expected_version)
     held = value_count(field)
     holders = records_with_value(field.workspace_id, field.object_type, field.key, live_only=False)
     reindex = list(holders.values_list("pk", flat=True)) if field.kind.textual else []
@@ -561,7 +556,7 @@ def view_update(
 ) -> SavedView:
     view = _locked_view(actor, view_id)
     _require_change(actor, view)
-    _check_version(view, expected_version)
+    check_version(view, expected_version)
     values = _clean_view(actor, data, current=view)
     before = _view_snapshot(view)
     for name, value in values.items():
@@ -582,7 +577,7 @@ def view_delete(
 ) -> None:
     view = _locked_view(actor, view_id)
     _require_change(actor, view)
-    _check_version(view, expected_version)
+    check_version(view, expected_version)
     record(
         actor=actor,
         action=events.VIEW_DELETED,

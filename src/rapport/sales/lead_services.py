@@ -12,7 +12,6 @@ name instead of duplicating them, and moves the lead's interactions and tasks to
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +29,7 @@ from rapport.core.errors import (
     FieldError,
     NotFound,
     ValidationFailed,
-    VersionConflict,
+    check_version,
 )
 from rapport.core.policy import require_admin, require_delete, require_write
 from rapport.core.tags import resolve_tags
@@ -39,11 +38,13 @@ from rapport.core.validation import (
     clean_country,
     clean_email,
     clean_int,
+    clean_member,
     clean_phone,
     clean_tags,
     clean_text,
+    clean_uuid,
 )
-from rapport.tenancy.models import Membership, TeamMember
+from rapport.tenancy.models import TeamMember
 
 from . import lead_events as events
 from .lead_models import (
@@ -96,27 +97,6 @@ LEAD_SNAPSHOT = (
 )
 
 
-def _as_uuid(value, field: str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise ValidationFailed.one(field, "Not a valid id.")
-
-
-def _member_id(workspace, value, field: str):
-    if value in (None, ""):
-        return None
-    user_id = _as_uuid(value, field)
-    if not Membership.objects.filter(workspace=workspace, user_id=user_id).exists():
-        raise ValidationFailed.one(field, "Must be a member of this workspace.")
-    return user_id
-
-
-def _check_version(obj, expected_version: int | None) -> None:
-    if expected_version is not None and obj.version != expected_version:
-        raise VersionConflict(obj.version)
-
-
 def _clean_bool(value, field: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -150,7 +130,7 @@ def _clean_lead(actor: Actor, data: Mapping[str, Any], *, current: Lead | None) 
             default=LeadStatus.NEW,
         )
     if "owner" in data:
-        c.take("owner_id", _member_id, ws, data["owner"], "owner")
+        c.take("owner_id", clean_member, ws, data["owner"], "owner")
     if "consent" in data:
         c.take("consent", _clean_bool, data["consent"], "consent")
     if "consent_text" in data:
@@ -274,11 +254,11 @@ def assignment_rule_create(*, actor: Actor, data: Mapping[str, Any]) -> LeadAssi
             c.errors.append(FieldError("field", f"Use one of: {', '.join(SCORABLE_FIELDS)}."))
         if operator not in RuleOperator.values:
             c.errors.append(FieldError("operator", "Choose equals, contains or not_empty."))
-    c.take("user_id", _member_id, ws, data.get("user"), "user")
+    c.take("user_id", clean_member, ws, data.get("user"), "user")
     team = None
     if data.get("team"):
         try:
-            team = Team.objects.filter(workspace=ws, pk=_as_uuid(data["team"], "team")).first()
+            team = Team.objects.filter(workspace=ws, pk=clean_uuid(data["team"], "team")).first()
         except ValidationFailed as exc:
             c.errors.extend(exc.errors)
         else:
@@ -409,7 +389,7 @@ def _locked_lead(actor: Actor, lead_id) -> Lead:
     lead = (
         Lead.objects.visible_to(actor)
         .select_for_update(of=("self",))
-        .filter(pk=_as_uuid(lead_id, "id"))
+        .filter(pk=clean_uuid(lead_id, "id"))
         .first()
     )
     if lead is None:
@@ -428,7 +408,7 @@ def lead_update(
 ) -> Lead:
     lead = _locked_lead(actor, lead_id)
     require_write(actor)
-    _check_version(lead, expected_version)
+    check_version(lead, expected_version)
     if lead.converted_at is not None:
         raise ValidationFailed.one("status", "This lead is converted; change the person instead.")
     values = _clean_lead(actor, data, current=lead)
@@ -459,7 +439,7 @@ def lead_delete(
     lead = _locked_lead(actor, lead_id)
     require_write(actor)
     require_delete(actor, lead)
-    _check_version(lead, expected_version)
+    check_version(lead, expected_version)
     lead.deleted_at = timezone.now()
     lead.deleted_by = actor.user
     lead.version += 1
@@ -540,7 +520,7 @@ def scoring_rule_create(*, actor: Actor, data: Mapping[str, Any]) -> LeadScoring
 def scoring_rule_delete(*, actor: Actor, rule_id) -> None:
     require_admin(actor)
     rule = LeadScoringRule.objects.filter(
-        workspace=actor.workspace, pk=_as_uuid(rule_id, "id")
+        workspace=actor.workspace, pk=clean_uuid(rule_id, "id")
     ).first()
     if rule is None:
         raise NotFound("No such scoring rule.")

@@ -3,26 +3,18 @@ quotes and line items, from the deals the actor may see)."""
 
 from __future__ import annotations
 
-import uuid
-
 from django.db.models import Prefetch, Q
 
 from rapport.core.actors import Actor
-from rapport.core.errors import NotFound, ValidationFailed
+from rapport.core.errors import NotFound
 from rapport.core.pagination import Page, keyset_page, parse_sort
+from rapport.core.validation import clean_uuid
 
 from .models import Deal
 from .quote_models import DealLineItem, Product, ProductPrice, Quote, QuoteLine
 from .quote_services import visible_quotes
 
 PRODUCT_SORTS = ("name", "sku", "created_at", "updated_at")
-
-
-def _as_uuid(value, field: str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise ValidationFailed.one(field, "Not a valid id.")
 
 
 def products(actor: Actor, *, active: bool | None = None, q: str = ""):
@@ -54,7 +46,7 @@ def product_page(
 
 
 def product_get(*, actor: Actor, product_id) -> Product:
-    product = products(actor).filter(pk=_as_uuid(product_id, "id")).first()
+    product = products(actor).filter(pk=clean_uuid(product_id, "id")).first()
     if product is None:
         raise NotFound("No such product.")
     return product
@@ -64,7 +56,7 @@ def deal_get(*, actor: Actor, deal_id) -> Deal:
     deal = (
         Deal.objects.visible_to(actor)
         .select_related("workspace", "company")
-        .filter(pk=_as_uuid(deal_id, "deal"))
+        .filter(pk=clean_uuid(deal_id, "deal"))
         .first()
     )
     if deal is None:
@@ -88,7 +80,7 @@ def _quotes(actor: Actor):
 def quote_page(*, actor: Actor, deal=None, cursor: str | None = None, limit: int = 50) -> Page:
     qs = _quotes(actor)
     if deal is not None:
-        qs = qs.filter(deal_id=_as_uuid(deal, "deal"))
+        qs = qs.filter(deal_id=clean_uuid(deal, "deal"))
     return keyset_page(
         qs,
         sort=parse_sort("-created_at", ("created_at",), "-created_at"),
@@ -98,7 +90,7 @@ def quote_page(*, actor: Actor, deal=None, cursor: str | None = None, limit: int
 
 
 def quote_get(*, actor: Actor, quote_id) -> Quote:
-    quote = _quotes(actor).filter(pk=_as_uuid(quote_id, "id")).first()
+    quote = _quotes(actor).filter(pk=clean_uuid(quote_id, "id")).first()
     if quote is None:
         raise NotFound("No such quote.")
     return quote

@@ -33,10 +33,10 @@ from rapport.core.errors import (
     NotFound,
     PermissionDenied,
     ValidationFailed,
-    VersionConflict,
+    check_version,
 )
 from rapport.core.policy import require_write
-from rapport.core.validation import clean_amount, clean_currency, clean_date, clean_text
+from rapport.core.validation import clean_amount, clean_currency, clean_date, clean_text, clean_uuid
 
 from . import quote_events as events
 from . import services as deal_services
@@ -59,18 +59,6 @@ DEFAULT_VALIDITY_DAYS = 30
 PRODUCT_KEYS = {"sku", "name", "description", "tax_rate", "active", "prices"}
 LINE_KEYS = {"product", "name", "quantity", "unit_price", "discount", "tax_rate"}
 QUOTE_KEYS = {"valid_until", "terms", "refresh_lines"}
-
-
-def _as_uuid(value, field: str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise ValidationFailed.one(field, "Not a valid id.")
-
-
-def _check_version(obj, expected_version: int | None) -> None:
-    if expected_version is not None and obj.version != expected_version:
-        raise VersionConflict(obj.version)
 
 
 def _unknown_keys(data: Mapping[str, Any], allowed: set[str]) -> None:
@@ -244,7 +232,7 @@ def _product(actor: Actor, product_id, *, lock: bool = False) -> Product:
     qs = Product.objects.visible_to(actor)
     if lock:
         qs = qs.select_for_update()
-    product = qs.filter(pk=_as_uuid(product_id, "id")).first()
+    product = qs.filter(pk=clean_uuid(product_id, "id")).first()
     if product is None:
         raise NotFound("No such product.")
     return product
@@ -261,7 +249,7 @@ def product_update(
 ) -> Product:
     product = _product(actor, product_id, lock=True)
     require_catalogue_admin(actor)
-    _check_version(product, expected_version)
+    check_version(product, expected_version)
     values = _clean_product(actor, data, current=product)
     old_prices = {p.currency: p.unit_price for p in product.prices.all()}
     before = product_snapshot(product, old_prices)
@@ -288,7 +276,7 @@ def product_delete(
     keep their copies either way). Answers "deleted" or "deactivated"."""
     product = _product(actor, product_id, lock=True)
     require_catalogue_admin(actor)
-    _check_version(product, expected_version)
+    check_version(product, expected_version)
     used = (
         DealLineItem.objects.filter(product=product).exists()
         or QuoteLine.objects.filter(product=product).exists()
@@ -329,7 +317,7 @@ def _visible_deal(actor: Actor, deal_id, *, lock: bool = False) -> Deal:
     qs = Deal.objects.visible_to(actor).select_related("workspace")
     if lock:
         qs = qs.select_for_update(of=("self",))
-    deal = qs.filter(pk=_as_uuid(deal_id, "deal")).first()
+    deal = qs.filter(pk=clean_uuid(deal_id, "deal")).first()
     if deal is None:
         raise NotFound("No such deal.")
     return deal
@@ -346,7 +334,7 @@ def _clean_line(
         raise ValidationFailed.one(f"{field}.{unknown[0]}", "Unknown field.")
     product = None
     if item.get("product") not in (None, ""):
-        product = products.get(_as_uuid(item["product"], f"{field}.product"))
+        product = products.get(clean_uuid(item["product"], f"{field}.product"))
         if product is None:
             raise ValidationFailed.one(f"{field}.product", "No such product in this workspace.")
     c = ErrorCollector()
@@ -418,7 +406,7 @@ def deal_line_items_set(
     product_ids = set()
     for i, item in enumerate(items):
         if isinstance(item, Mapping) and item.get("product") not in (None, ""):
-            product_ids.add(_as_uuid(item["product"], f"items.{i}.product"))
+            product_ids.add(clean_uuid(item["product"], f"items.{i}.product"))
     products = {
         p.pk: p
         for p in Product.objects.visible_to(actor)
@@ -631,7 +619,7 @@ def _quote(actor: Actor, quote_id, *, lock: bool = False) -> Quote:
     qs = visible_quotes(actor).select_related("deal", "workspace")
     if lock:
         qs = qs.select_for_update(of=("self",))
-    quote = qs.filter(pk=_as_uuid(quote_id, "id")).first()
+    quote = qs.filter(pk=clean_uuid(quote_id, "id")).first()
     if quote is None:
         raise NotFound("No such quote.")
     return quote
@@ -665,7 +653,7 @@ def quote_update(
     quote that now holds the change."""
     quote = _quote(actor, quote_id, lock=True)
     require_write(actor)
-    _check_version(quote, expected_version)
+    check_version(quote, expected_version)
     values = _clean_quote(data)
     refresh = values.pop("refresh_lines", False)
     if quote.status not in (QuoteStatus.DRAFT, QuoteStatus.SENT):

@@ -36,7 +36,7 @@ from rapport.core.errors import (
     NotFound,
     PermissionDenied,
     ValidationFailed,
-    VersionConflict,
+    check_version,
 )
 from rapport.core.policy import require_admin, require_delete, require_write
 from rapport.core.tags import resolve_tags
@@ -46,11 +46,12 @@ from rapport.core.validation import (
     clean_currency,
     clean_date,
     clean_int,
+    clean_member,
     clean_tags,
     clean_text,
+    clean_uuid,
 )
 from rapport.search import services as search_index
-from rapport.tenancy.models import Membership
 
 from . import events
 from .models import (
@@ -105,27 +106,6 @@ DEFAULT_STAGES = [
 DEFAULT_LOST_REASONS = ["Price", "Chose a competitor", "No budget", "No decision", "Timing"]
 
 
-def _check_version(obj, expected_version: int | None) -> None:
-    if expected_version is not None and obj.version != expected_version:
-        raise VersionConflict(obj.version)
-
-
-def _as_uuid(value, field: str) -> uuid.UUID:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except ValueError:
-        raise ValidationFailed.one(field, "Not a valid id.")
-
-
-def _member_id(workspace, value, field: str):
-    if value in (None, ""):
-        return None
-    user_id = _as_uuid(value, field)
-    if not Membership.objects.filter(workspace=workspace, user_id=user_id).exists():
-        raise ValidationFailed.one(field, "Must be a member of this workspace.")
-    return user_id
-
-
 # --- pipelines and stages ---------------------------------------------------------------------
 
 
@@ -168,7 +148,7 @@ def _clean_stage(workspace, item, i: int) -> dict[str, Any]:
         raise ValidationFailed.one(f"{path}.{sorted(unknown)[0]}", "Unknown stage field.")
     c = ErrorCollector()
     if item.get("id") not in (None, ""):
-        c.take("id", _as_uuid, item["id"], f"{path}.id")
+        c.take("id", clean_uuid, item["id"], f"{path}.id")
     c.take(
         "name", clean_text, item.get("name"), field=f"{path}.name", max_length=100, required=True
     )
@@ -322,7 +302,7 @@ def _clean_moves(actor: Actor, value) -> dict[uuid.UUID, uuid.UUID]:
         return {}
     if not isinstance(value, Mapping):
         raise ValidationFailed.one("moves", 'Send {"<removed stage id>": "<stage id>"}.')
-    return {_as_uuid(k, "moves"): _as_uuid(v, f"moves.{k}") for k, v in value.items()}
+    return {clean_uuid(k, "moves"): clean_uuid(v, f"moves.{k}") for k, v in value.items()}
 
 
 @transaction.atomic
@@ -343,13 +323,13 @@ def pipeline_update(
     pipeline = (
         Pipeline.objects.in_workspace(actor.workspace)
         .select_for_update()
-        .filter(pk=_as_uuid(pipeline_id, "id"))
+        .filter(pk=clean_uuid(pipeline_id, "id"))
         .first()
     )
     if pipeline is None:
         raise NotFound("No such pipeline.")
     require_admin(actor)
-    _check_version(pipeline, expected_version)
+    check_version(pipeline, expected_version)
     before = _pipeline_snapshot(pipeline)
     if "name" in data:
         pipeline.name = _pipeline_name(actor, data.get("name"), current=pipeline)
@@ -434,7 +414,7 @@ def _stage_for_move(actor: Actor, stage_id, *, field: str) -> Stage:
     stage = (
         Stage.objects.in_workspace(actor.workspace)
         .select_related("pipeline")
-        .filter(pk=_as_uuid(stage_id, field))
+        .filter(pk=clean_uuid(stage_id, field))
         .first()
     )
     if stage is None:
@@ -469,13 +449,13 @@ def pipeline_delete(
     pipeline = (
         Pipeline.objects.in_workspace(actor.workspace)
         .select_for_update()
-        .filter(pk=_as_uuid(pipeline_id, "id"))
+        .filter(pk=clean_uuid(pipeline_id, "id"))
         .first()
     )
     if pipeline is None:
         raise NotFound("No such pipeline.")
     require_admin(actor)
-    _check_version(pipeline, expected_version)
+    check_version(pipeline, expected_version)
     if Pipeline.objects.in_workspace(actor.workspace).count() == 1:
         raise ValidationFailed.one("id", "A workspace keeps at least one pipeline.")
     deals = Deal.objects.in_workspace(actor.workspace).filter(pipeline=pipeline)
@@ -534,7 +514,7 @@ def lost_reason_create(*, actor: Actor, name: str) -> LostReason:
 def _lost_reason(actor: Actor, reason_id) -> LostReason:
     reason = (
         LostReason.objects.in_workspace(actor.workspace)
-        .filter(pk=_as_uuid(reason_id, "id"))
+        .filter(pk=clean_uuid(reason_id, "id"))
         .first()
     )
     if reason is None:
@@ -621,7 +601,7 @@ def _clean_money(actor: Actor, value) -> tuple[Decimal | None, str]:
 def _clean_company(actor: Actor, value):
     if value in (None, ""):
         return None
-    pk = _as_uuid(value, "company")
+    pk = clean_uuid(value, "company")
     company = Company.objects.visible_to(actor).filter(pk=pk).first()
     if company is None:
         raise ValidationFailed.one("company", "No such company in this workspace.")
@@ -644,7 +624,7 @@ def _clean_people(actor: Actor, value) -> list[tuple[Person, str]]:
             errors.append(FieldError(f"people.{i}", 'Send {"id": ..., "role": ...}.'))
             continue
         try:
-            pk = _as_uuid(item.get("id"), f"people.{i}.id")
+            pk = clean_uuid(item.get("id"), f"people.{i}.id")
             role = clean_choice(
                 item.get("role"), field=f"people.{i}.role", choices=[("", ""), *DealRole.choices]
             )
@@ -666,7 +646,7 @@ def _clean_lost_reason(actor: Actor, value):
         return None
     reason = (
         LostReason.objects.in_workspace(actor.workspace)
-        .filter(pk=_as_uuid(value, "lost_reason"))
+        .filter(pk=clean_uuid(value, "lost_reason"))
         .first()
     )
     if reason is None:
@@ -694,7 +674,7 @@ def _clean_deal(actor: Actor, data: Mapping[str, Any], *, current: Deal | None) 
     if "close_date" in data:
         c.take("close_date", clean_date, data["close_date"], field="close_date")
     if "owner" in data:
-        c.take("owner_id", _member_id, ws, data["owner"], "owner")
+        c.take("owner_id", clean_member, ws, data["owner"], "owner")
     elif current is None:
         c.values["owner_id"] = actor.user_id  # a new deal is its creator's unless said otherwise
     if "company" in data:
@@ -743,7 +723,7 @@ def _clean_stage_ref(actor: Actor, data: Mapping[str, Any], current: Deal | None
     else the first open stage of ``pipeline``, else the first pipeline's first open stage."""
     stages = Stage.objects.in_workspace(actor.workspace).select_related("pipeline")
     if data.get("stage") not in (None, ""):
-        stage = stages.filter(pk=_as_uuid(data["stage"], "stage")).first()
+        stage = stages.filter(pk=clean_uuid(data["stage"], "stage")).first()
         if stage is None:
             raise ValidationFailed.one("stage", "No such stage in this workspace.")
         if data.get("pipeline") not in (None, "") and str(stage.pipeline_id) != str(
@@ -752,7 +732,7 @@ def _clean_stage_ref(actor: Actor, data: Mapping[str, Any], current: Deal | None
             raise ValidationFailed.one("stage", "The stage belongs to another pipeline.")
         return stage
     if data.get("pipeline") not in (None, ""):
-        pipeline_id = _as_uuid(data["pipeline"], "pipeline")
+        pipeline_id = clean_uuid(data["pipeline"], "pipeline")
         if current is not None and current.pipeline_id == pipeline_id:
             return current.stage
         stage = stages.filter(pipeline_id=pipeline_id).order_by("position").first()
@@ -950,7 +930,7 @@ def _locked_deal(actor: Actor, deal_id) -> Deal:
         Deal.objects.visible_to(actor)
         .select_for_update(of=("self",))
         .select_related("stage", "pipeline", "lost_reason")
-        .filter(pk=_as_uuid(deal_id, "id"))
+        .filter(pk=clean_uuid(deal_id, "id"))
         .first()
     )
     if deal is None:
@@ -971,7 +951,7 @@ def deal_update(
     ``deal_move`` does."""
     deal = _locked_deal(actor, deal_id)
     require_write(actor)
-    _check_version(deal, expected_version)
+    check_version(deal, expected_version)
     values = _clean_deal(actor, data, current=deal)
     if values.get("external_id"):
         _ensure_unique_external_id(actor, values["external_id"], exclude_id=deal.pk)
@@ -1039,7 +1019,7 @@ def deal_delete(
     deal = _locked_deal(actor, deal_id)
     require_write(actor)
     require_delete(actor, deal)
-    _check_version(deal, expected_version)
+    check_version(deal, expected_version)
     deal.deleted_at = timezone.now()
     deal.deleted_by = actor.user
     deal.version += 1
@@ -1061,7 +1041,7 @@ def deal_restore(*, actor: Actor, deal_id, source: str = "") -> Deal:
     deal = (
         Deal.objects.in_trash_of(actor)
         .select_for_update()
-        .filter(pk=_as_uuid(deal_id, "id"))
+        .filter(pk=clean_uuid(deal_id, "id"))
         .first()
     )
     if deal is None:
@@ -1154,7 +1134,7 @@ def exchange_rate_set(
 def exchange_rate_delete(*, actor: Actor, rate_id) -> None:
     obj = (
         ExchangeRate.objects.in_workspace(actor.workspace)
-        .filter(pk=_as_uuid(rate_id, "id"))
+        .filter(pk=clean_uuid(rate_id, "id"))
         .first()
     )
     if obj is None:
@@ -1223,7 +1203,7 @@ def quota_set(*, actor: Actor, user, period, start, amount) -> Quota:
     if not actor.role.at_least(Role.MANAGER):
         raise PermissionDenied("Only managers, admins and owners set quotas.")
     c = ErrorCollector()
-    c.take("user", _member_id, actor.workspace, user, "user")
+    c.take("user", clean_member, actor.workspace, user, "user")
     c.take("period", clean_choice, period, field="period", choices=QuotaPeriod.choices)
     c.take("start", clean_date, start, field="start", required=True)
     c.raise_if_any()
