@@ -59,7 +59,10 @@ class WorkspaceQuerySet(models.QuerySet):
     def in_trash_of(self, actor: Actor) -> WorkspaceQuerySet:
         """Soft-deleted rows of the actor's workspace: the trash (restore, purge, its list).
 
-        The counterpart of ``visible_to`` for deleted rows; record-level sharing narrows it in
-        the same way when it arrives.
+        The counterpart of ``visible_to`` for deleted rows, narrowed by the record access
+        setting in the same way.
         """
-        return self.filter(workspace=actor.workspace, deleted_at__isnull=False)
+        qs = self.filter(workspace=actor.workspace, deleted_at__isnull=False)
+        if getattr(self.model, "OWNER_ACCESS", False):
+            qs = qs._owner_scope(actor)
+        return qs

@@ -238,6 +238,17 @@ def delete_deal(request, deal_id: uuid.UUID) -> HttpResponse:
 
 
 @deals_router.post(
+    "/{deal_id}/restore",
+    response={200: DealOut, **WRITE_ERRORS},
+    summary="Restore a deleted deal from the trash",
+)
+def restore_deal(request, deal_id: uuid.UUID) -> HttpResponse:
+    actor = actor_of(request)
+    services.deal_restore(actor=actor, deal_id=deal_id, source="api")
+    return record_response(DealOut, selectors.deal_get(actor=actor, deal_id=deal_id))
+
+
+@deals_router.post(
     "/{deal_id}/move",
     response={200: DealOut, **WRITE_ERRORS},
     summary="Move a deal to a stage (of any pipeline)",

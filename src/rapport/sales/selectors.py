@@ -249,15 +249,6 @@ def exchange_rates(actor: Actor, *, currency: str | None = None) -> QuerySet[Exc
     return qs
 
 
-def exchange_rate_list(
-    *, actor: Actor, currency: str | None = None, limit: int = 500
-) -> list[ExchangeRate]:
-    """The dated rates, by currency then newest first (at most ``limit``)."""
-    return list(
-        exchange_rates(actor, currency=currency).order_by("currency", "-valid_from")[:limit]
-    )
-
-
 def exchange_rate_page(
     *, actor: Actor, currency: str | None = None, cursor: str | None = None, limit: int = 50
 ) -> Page:

@@ -58,7 +58,6 @@ from .models import (
     Deal,
     DealPerson,
     DealRole,
-    DealStatus,
     ExchangeRate,
     ForecastCategory,
     LostReason,
@@ -1246,6 +1245,3 @@ def quota_set(*, actor: Actor, user, period, start, amount) -> Quota:
             changes=changes | {"period": {"before": None, "after": f"{quota.period} {first}"}},
         )
     return quota
-
-
-DEAL_STATUSES = DealStatus.values

@@ -31,8 +31,8 @@ from rapport.customization.selectors import fields_for
 from rapport.tenancy import services as tenancy_services
 from rapport.ui.views import workspace_required
 
-from . import services
-from .models import Deal, ExchangeRate, LostReason, Pipeline, Stage
+from . import selectors, services
+from .models import Deal, ExchangeRate, Pipeline, Stage
 from .settings_forms import (
     FORECAST_CATEGORIES,
     STAGE_TYPES,
@@ -383,7 +383,7 @@ def _reasons_page(
     status: int = 200,
 ) -> HttpResponse:
     actor = _actor(request)
-    reasons = list(LostReason.objects.in_workspace(actor.workspace).order_by("position", "name"))
+    reasons = selectors.lost_reason_list(actor=actor)
     context = _ctx(
         actor,
         "lost_reasons",

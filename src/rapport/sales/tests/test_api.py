@@ -748,3 +748,23 @@ def test_the_openapi_document_describes_the_sales_api(api):
         assert path in paths, path
     body = paths["/api/v1/exchange-rates/import"]["post"]["requestBody"]["content"]
     assert {"text/csv", "multipart/form-data"} <= set(body)
+
+
+def test_a_deleted_deal_is_restored_from_the_trash_by_those_who_may_see_it(
+    api, api_as, other_api, stages
+):
+    alice, bob = api_as(Role.MEMBER), api_as(Role.MEMBER)
+    deal = new_deal(bob, name="Bob's")
+    assert bob.delete(f"/deals/{deal['id']}").status_code == 204
+    assert_problem(bob.get(f"/deals/{deal['id']}"), 404)
+
+    # Another workspace, and a member who may not see Bob's deals, find nothing to restore.
+    assert_problem(other_api.post(f"/deals/{deal['id']}/restore", {}), 404)
+    tenancy_services.workspace_update(actor=actor_for(api.membership), record_access="own")
+    assert_problem(alice.post(f"/deals/{deal['id']}/restore", {}), 404)
+
+    r = bob.post(f"/deals/{deal['id']}/restore", {})
+    assert r.status_code == 200, r.content
+    assert r.json()["name"] == "Bob's" and r.json()["version"] == deal["version"] + 2
+    assert bob.get(f"/deals/{deal['id']}").status_code == 200
+    assert_problem(bob.post(f"/deals/{deal['id']}/restore", {}), 404)  # not in the trash now
