@@ -854,15 +854,22 @@ class _Raw:
         since = self.adapt(dt.datetime.combine(start, dt.time.min, tzinfo=dt.UTC))
         until = self.adapt(dt.datetime.combine(end, dt.time.min, tzinfo=dt.UTC))
         self.fetch(
-            "SELECT d.owner_id, CASE WHEN d.status = 'won' THEN 'won' "
-            "ELSE COALESCE(NULLIF(d.forecast_category, ''), s.forecast_category) END AS cat, "
-            "s.probability, d.currency, SUM(d.amount), COUNT(*) "
-            f"FROM {self.deal} d JOIN {self.stage} s ON s.id = d.stage_id "
-            "WHERE d.workspace_id = %s AND d.deleted_at IS NULL "
-            "AND d.status IN ('open', 'won') AND ((d.close_date >= %s AND d.close_date < %s) "
-            "OR (d.close_date IS NULL AND d.closed_at >= %s AND d.closed_at < %s)) "
-            "GROUP BY d.owner_id, cat, s.probability, d.currency",
-            [self.ws, start, end, since, until],
+            f"SELECT id, probability, forecast_category FROM {self.stage} WHERE workspace_id = %s",
+            [self.ws],
+        )
+        group = "d.owner_id, d.status, d.forecast_category, d.stage_id, d.currency"
+        live = "d.workspace_id = %s AND d.deleted_at IS NULL"
+        self.fetch(  # the deals with a close date in the year
+            f"SELECT {group}, SUM(d.amount), COUNT(*) FROM {self.deal} d WHERE {live} "
+            "AND d.close_date >= %s AND d.close_date < %s AND d.status IN ('open', 'won') "
+            f"GROUP BY {group}",
+            [self.ws, start, end],
+        )
+        self.fetch(  # and those won in it without one
+            f"SELECT {group}, SUM(d.amount), COUNT(*) FROM {self.deal} d WHERE {live} "
+            "AND d.status = 'won' AND d.closed_at >= %s AND d.closed_at < %s "
+            f"AND d.close_date IS NULL GROUP BY {group}",
+            [self.ws, since, until],
         )
         self._rates()
         self.fetch(
@@ -894,14 +901,29 @@ class _Raw:
         live = "d.workspace_id = %s AND d.deleted_at IS NULL"
         closed = f"{live} AND d.status IN ('won', 'lost') AND d.closed_at >= %s"
         won = f"{live} AND d.status = 'won' AND d.closed_at >= %s"
+        lost = f"{live} AND d.status = 'lost' AND d.closed_at >= %s"
         cycle = self._cycle()
-        self._rates()
         self.fetch(
-            f"SELECT d.pipeline_id, d.status, d.currency, COUNT(*), COUNT(d.amount), "
-            f"SUM(d.amount), SUM({cycle}) FROM {self.deal} d WHERE {closed} "
-            "GROUP BY d.pipeline_id, d.status, d.currency",
+            "SELECT s.id, s.pipeline_id, p.position, p.name, s.position, s.name "
+            f"FROM {self.stage} s JOIN {_table(Pipeline)} p ON p.id = s.pipeline_id "
+            "WHERE s.workspace_id = %s",
+            [self.ws],
+        )
+        self._rates()
+        # every closed-deal figure from one grouped pass: per pipeline, status, currency, lost
+        # reason, month of closing and cycle bucket
+        buckets = " ".join(
+            f"WHEN {cycle} <= {limit * 86400} THEN {i}"
+            for i, limit in enumerate((7, 30, 60, 90, 180))
+        )
+        self.fetch(
+            f"SELECT d.pipeline_id, d.status, d.currency, d.lost_reason_id, {self._month()} AS m, "
+            f"CASE {buckets} ELSE 5 END AS b, COUNT(*), COUNT(d.amount), SUM(d.amount), "
+            f"SUM({cycle}) FROM {self.deal} d WHERE {closed} "
+            "GROUP BY d.pipeline_id, d.status, d.currency, d.lost_reason_id, m, b",
             [self.ws, since],
         )
+        self.fetch(f"SELECT id, name FROM {_table(LostReason)} WHERE workspace_id = %s", [self.ws])
         n = self.fetch(f"SELECT COUNT(*) FROM {self.deal} d WHERE {won}", [self.ws, since])[0][0]
         if n:
             self.fetch(
@@ -909,54 +931,34 @@ class _Raw:
                 f"LIMIT {2 - n % 2} OFFSET {(n - 1) // 2}",
                 [self.ws, since],
             )
-        buckets = " ".join(
-            f"WHEN {cycle} <= {limit * 86400} THEN {i}"
-            for i, limit in enumerate((7, 30, 60, 90, 180))
-        )
-        self.fetch(
-            f"SELECT CASE {buckets} ELSE 5 END AS b, COUNT(*) FROM {self.deal} d WHERE {won} "
-            "GROUP BY b",
-            [self.ws, since],
-        )
-        self.fetch(
-            f"SELECT {self._month()} AS m, d.currency, COUNT(d.amount), SUM(d.amount) "
-            f"FROM {self.deal} d WHERE {won} GROUP BY m, d.currency",
-            [self.ws, since],
-        )
-        self.fetch(  # the history rows of the deals closed in the window
-            "SELECT h.stage_id, h.stage_name, COUNT(DISTINCT h.deal_id), "
-            "COUNT(DISTINCT CASE WHEN d.status = 'won' THEN h.deal_id END) "
-            f"FROM {self.history} h JOIN {self.deal} d ON d.id = h.deal_id "
-            "WHERE h.workspace_id = %s AND h.stage_type = 'open' AND h.deal_id IN "
-            f"(SELECT d.id FROM {self.deal} d WHERE {closed}) GROUP BY h.stage_id, h.stage_name",
-            [self.ws, self.ws, since],
-        )
-        self.fetch(
-            f"SELECT d.pipeline_id, COUNT(*) FROM {self.deal} d WHERE {live} "
-            "AND d.status = 'open' GROUP BY d.pipeline_id",
-            [self.ws],
-        )
-        self.fetch(
-            f"SELECT id, name, position FROM {_table(Pipeline)} WHERE workspace_id = %s",
-            [self.ws],
-        )
+        for which in (won, lost):  # the stages the won, then the lost deals went through
+            self.fetch(
+                f"SELECT h.stage_id, COUNT(DISTINCT h.deal_id) FROM {self.history} h "
+                "WHERE h.stage_type = 'open' AND h.deal_id IN "
+                f"(SELECT d.id FROM {self.deal} d WHERE {which}) GROUP BY h.stage_id",
+                [self.ws, since],
+            )
         silent = "COALESCE(d.last_interaction_at, d.stage_entered_at)"
-        stalled = f"{live} AND d.status = 'open' AND {silent} < %s"
-        self.fetch(
-            f"SELECT d.stage_id, COUNT(*) FROM {self.deal} d WHERE {stalled} GROUP BY d.stage_id",
-            [self.ws, cutoff],
+        stalled = (
+            "(d.last_interaction_at < %s OR (d.last_interaction_at IS NULL "
+            "AND d.stage_entered_at < %s))"
+        )
+        self.fetch(  # open and stalled deals per stage, one pass
+            f"SELECT d.stage_id, COUNT(*), SUM(CASE WHEN {stalled} THEN 1 ELSE 0 END) "
+            f"FROM {self.deal} d WHERE {live} AND d.status = 'open' GROUP BY d.stage_id",
+            [cutoff, cutoff, self.ws],
         )
         self.fetch(
             f"SELECT {self.cols}, s.name, u.full_name, {silent} AS silent FROM {self.deal} d "
             f"JOIN {self.stage} s ON s.id = d.stage_id LEFT JOIN users_user u "
-            f"ON u.id = d.owner_id WHERE {stalled} ORDER BY silent, d.id LIMIT 10",
+            f"ON u.id = d.owner_id WHERE {live} AND d.status = 'open' AND {silent} < %s "
+            "ORDER BY silent, d.id LIMIT 10",
             [self.ws, cutoff],
         )
         self.fetch(
-            f"SELECT d.lost_reason_id, r.name, d.currency, COUNT(*), SUM(d.amount) "
-            f"FROM {self.deal} d LEFT JOIN {_table(LostReason)} r ON r.id = d.lost_reason_id "
-            f"WHERE {closed} AND d.status = 'lost' GROUP BY d.lost_reason_id, r.name, d.currency",
-            [self.ws, since],
+            f"SELECT id, name FROM {_table(Pipeline)} WHERE workspace_id = %s "
+            "ORDER BY position, name",
+            [self.ws],
         )
 
     # the API

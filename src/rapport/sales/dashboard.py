@@ -36,9 +36,9 @@ from typing import Any
 from django.db.models import (
     Case,
     Count,
-    DurationField,
-    ExpressionWrapper,
     F,
+    FloatField,
+    Func,
     IntegerField,
     Q,
     Sum,
@@ -53,7 +53,7 @@ from rapport.core.errors import ErrorCollector, ValidationFailed
 from rapport.tenancy.models import Membership
 
 from .forecast import _uuid, add_periods
-from .models import Deal, DealStatus, Pipeline, StageHistory, StageType
+from .models import Deal, DealStatus, LostReason, Pipeline, Stage, StageHistory, StageType
 from .money import CENT, Rates, Total
 
 WINDOWS = (30, 90, 180, 365)
@@ -235,15 +235,129 @@ def _days(seconds: Decimal | None) -> Decimal | None:
 
 
 def _seconds(value) -> Decimal | None:
-    """A duration from the database (timedelta, or microseconds on some backends) in seconds."""
-    if value is None:
-        return None
-    if isinstance(value, dt.timedelta):
-        return Decimal(value.days * 86400 + value.seconds) + Decimal(value.microseconds) / 10**6
-    return Decimal(value) / 10**6
+    """Seconds from the database (a float, to the millisecond) as a Decimal."""
+    return None if value is None else Decimal(repr(round(float(value), 3)))
 
 
 CYCLE_BUCKETS = [(7, "≤ 7 d"), (30, "8–30 d"), (60, "31–60 d"), (90, "61–90 d"), (180, "91–180 d")]
+
+
+class _SecondsBetween(Func):
+    """Seconds from the first timestamp to the second, as a float, in native SQL. Django's
+    duration arithmetic calls a Python function per row on SQLite, which made the dashboard's
+    closed-deal queries cost seconds at 40,000 rows."""
+
+    arity = 2
+    output_field = FloatField()
+
+    def as_sql(self, compiler, connection, **extra):  # PostgreSQL
+        return super().as_sql(
+            compiler, connection, template="EXTRACT(EPOCH FROM (%(expressions)s))", arg_joiner=" - "
+        )
+
+    def as_sqlite(self, compiler, connection, **extra):
+        return super().as_sql(
+            compiler,
+            connection,
+            template="((julianday(%(expressions)s)) * 86400.0)",
+            arg_joiner=") - julianday(",
+        )
+
+
+# Seconds from creation to closing; a deal closed "before" it was created (imported history,
+# clock skew) counts as 0.
+_CYCLE = Case(
+    When(closed_at__gt=F("created_at"), then=_SecondsBetween("closed_at", "created_at")),
+    default=Value(0.0),
+    output_field=FloatField(),
+)
+# Since when an open deal has been silent: its last interaction, else its entry in the stage.
+# The ``deal_silent`` index is on this expression (the stalled list is a range of it).
+SILENT_SINCE = Coalesce("last_interaction_at", "stage_entered_at")
+_LAST = 2**31
+
+
+@dataclass
+class _Closed:
+    """Running sums over groups of closed deals: counts, won amounts per currency, cycle."""
+
+    won: int = 0
+    lost: int = 0
+    sized: int = 0
+    cycle: Decimal = Decimal(0)
+    amounts: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    lost_amounts: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+
+    def add(self, f: dict[str, Any]) -> None:
+        money = f["amount"] is not None and f["currency"]
+        if f["status"] == DealStatus.WON:
+            self.won += f["n"]
+            self.sized += f["sized"]
+            self.cycle += _seconds(f["cycle_sum"]) or Decimal(0)
+            if money:
+                self.amounts[f["currency"]] += f["amount"]
+        else:
+            self.lost += f["n"]
+            if money:
+                self.lost_amounts[f["currency"]] += f["amount"]
+
+    def merge(self, other: _Closed) -> None:
+        self.won += other.won
+        self.lost += other.lost
+        self.sized += other.sized
+        self.cycle += other.cycle
+        for currency, amount in other.amounts.items():
+            self.amounts[currency] += amount
+        for currency, amount in other.lost_amounts.items():
+            self.lost_amounts[currency] += amount
+
+
+@dataclass(frozen=True)
+class _Stage:
+    pipeline_id: uuid.UUID
+    # (pipeline position, pipeline name, stage position, stage name): the display order.
+    sort_key: tuple[int, str, int, str]
+
+
+def _stages(ws) -> dict[uuid.UUID, _Stage]:
+    rows = Stage.objects.in_workspace(ws).values_list(
+        "id", "pipeline_id", "pipeline__position", "pipeline__name", "position", "name"
+    )
+    return {pk: _Stage(pipe, (ppos, pname, pos, name)) for pk, pipe, ppos, pname, pos, name in rows}
+
+
+def _pipelines(ws) -> list[tuple[uuid.UUID, str]]:
+    return list(
+        Pipeline.objects.in_workspace(ws).order_by("position", "name").values_list("id", "name")
+    )
+
+
+def _closed_facts(closed, months: list[dt.date], zone) -> list[dict[str, Any]]:
+    """The closed deals grouped by what every closed-deal figure needs, in one query."""
+    month_whens = [
+        When(
+            closed_at__gte=dt.datetime.combine(s, dt.time.min, tzinfo=zone),
+            closed_at__lt=dt.datetime.combine(add_periods(s, "month", 1), dt.time.min, tzinfo=zone),
+            then=Value(i),
+        )
+        for i, s in enumerate(months)
+    ]
+    bucket_whens = [
+        When(cycle__lte=limit * 86400, then=Value(i))
+        for i, (limit, _label) in enumerate(CYCLE_BUCKETS)
+    ]
+    return list(
+        closed.annotate(cycle=_CYCLE)
+        .annotate(
+            month=Case(*month_whens, default=Value(None), output_field=IntegerField()),
+            bucket=Case(
+                *bucket_whens, default=Value(len(CYCLE_BUCKETS)), output_field=IntegerField()
+            ),
+        )
+        .values("pipeline_id", "status", "currency", "lost_reason_id", "month", "bucket")
+        .annotate(n=Count("*"), sized=Count("amount"), amount=Sum("amount"), cycle_sum=Sum("cycle"))
+        .order_by()
+    )
 
 
 def dashboard(
@@ -262,21 +376,16 @@ def dashboard(
     ws = actor.workspace
 
     deals = Deal.objects.visible_to(actor)
-    if params.pipeline is not None:
-        deals = deals.filter(pipeline_id=params.pipeline)
     if params.owner is not None:
         deals = deals.filter(owner_id=params.owner)
+    stages = _stages(ws)
+    if params.pipeline is not None:
+        # By stage rather than pipeline: the stage is in the open-deal index, the pipeline not.
+        deals = deals.filter(
+            stage_id__in=[pk for pk, s in stages.items() if s.pipeline_id == params.pipeline]
+        )
     closed = deals.filter(status__in=[DealStatus.WON, DealStatus.LOST], closed_at__gte=since)
     won_deals = closed.filter(status=DealStatus.WON)
-    # A deal closed "before" it was created (imported history, clock skew) counts as 0 days.
-    cycle = Case(
-        When(
-            closed_at__gt=F("created_at"),
-            then=ExpressionWrapper(F("closed_at") - F("created_at"), output_field=DurationField()),
-        ),
-        default=Value(dt.timedelta(0)),
-        output_field=DurationField(),
-    )
     rates = Rates(ws)
     missing: set[str] = set()
 
@@ -285,51 +394,65 @@ def dashboard(
         missing.update(total.missing)
         return total
 
-    # 1. Closed deals per pipeline, status and currency: counts, amounts, cycle sums.
-    per_pipeline: dict[Any, dict[str, Any]] = defaultdict(
-        lambda: {
-            "won": 0,
-            "lost": 0,
-            "sized": 0,
-            "amounts": defaultdict(Decimal),
-            "cycle": Decimal(0),
-        }
-    )
-    rows = (
-        closed.annotate(cycle=cycle)
-        .values("pipeline_id", "status", "currency")
-        .annotate(
-            n=Count("id"), sized=Count("amount"), amount=Sum("amount"), cycle_sum=Sum("cycle")
-        )
-        .order_by()
-    )
-    for r in rows:
-        p = per_pipeline[r["pipeline_id"]]
-        p[r["status"]] += r["n"]
-        if r["status"] == DealStatus.WON:
-            p["sized"] += r["sized"]
-            if r["amount"] is not None and r["currency"]:
-                p["amounts"][r["currency"]] += r["amount"]
-            p["cycle"] += _seconds(r["cycle_sum"]) or Decimal(0)
-    won = sum(p["won"] for p in per_pipeline.values())
-    lost = sum(p["lost"] for p in per_pipeline.values())
-    won_amounts: dict[str, Decimal] = defaultdict(Decimal)
+    # 1. The deals closed in the window, in one grouped query: per pipeline, status, currency,
+    #    lost reason, month of closing and cycle bucket (a few hundred groups at most).
+    zone = timezone.get_current_timezone()
+    months = []
+    m = since.astimezone(zone).date().replace(day=1)
+    while m <= today:
+        months.append(m)
+        m = add_periods(m, "month", 1)
+    facts = _closed_facts(closed, months, zone)
+    per_pipeline: dict[Any, _Closed] = defaultdict(_Closed)
+    monthly: dict[int, _Closed] = defaultdict(_Closed)
+    hist: dict[int, int] = defaultdict(int)
+    reasons: dict[Any, _Closed] = defaultdict(_Closed)
+    for f in facts:
+        per_pipeline[f["pipeline_id"]].add(f)
+        if f["status"] == DealStatus.WON:
+            hist[f["bucket"]] += f["n"]
+            if f["month"] is not None:
+                monthly[f["month"]].add(f)
+        else:
+            reasons[f["lost_reason_id"]].add(f)
+    everything = _Closed()
     for p in per_pipeline.values():
-        for currency, amount in p["amounts"].items():
-            won_amounts[currency] += amount
+        everything.merge(p)
+    won, lost, sized = everything.won, everything.lost, everything.sized
+    won_amounts = everything.amounts
     won_total = convert(won_amounts)
-    sized = sum(p["sized"] for p in per_pipeline.values())
     avg_size = (won_total.amount / sized).quantize(CENT) if sized else None
-    cycle_seconds = sum((p["cycle"] for p in per_pipeline.values()), Decimal(0))
+    cycle_seconds = everything.cycle
     cycle_avg = _days(cycle_seconds / won) if won else None
     win_rate = _pct(won, won + lost) if won + lost else None
+
+    labels = [label for _, label in CYCLE_BUCKETS] + ["> 180 d"]
+    cycle_histogram = [(label, hist.get(i, 0)) for i, label in enumerate(labels)]
+    monthly_sizes: list[tuple[str, Decimal | None, int]] = []
+    for i, s in enumerate(months):
+        data = monthly.get(i)
+        if data and data.sized:
+            total = convert(data.amounts)
+            monthly_sizes.append(
+                (f"{s:%b %Y}", (total.amount / data.sized).quantize(CENT), data.won)
+            )
+        else:
+            monthly_sizes.append((f"{s:%b %Y}", None, data.won if data else 0))
+    names = dict(LostReason.objects.in_workspace(ws).values_list("id", "name"))
+    lost_reasons = sorted(
+        (
+            Reason(names.get(key, "No reason given"), r.lost, convert(r.lost_amounts))
+            for key, r in reasons.items()
+        ),
+        key=lambda x: (-x.count, x.name),
+    )
 
     # 2. Median cycle: the middle one or two of the won deals' sorted durations.
     cycle_median = None
     if won:
         lo, hi = (won - 1) // 2, won // 2
         middle = list(
-            won_deals.annotate(cycle=cycle)
+            won_deals.annotate(cycle=_CYCLE)
             .order_by("cycle", "id")
             .values_list("cycle", flat=True)[lo : hi + 1]
         )
@@ -337,105 +460,99 @@ def dashboard(
         if secs:
             cycle_median = _days(sum(secs, Decimal(0)) / len(secs))
 
-    # 3. Cycle histogram.
-    whens = [
-        When(cycle__lte=dt.timedelta(days=limit), then=Value(i))
-        for i, (limit, _label) in enumerate(CYCLE_BUCKETS)
-    ]
-    hist = dict(
-        won_deals.annotate(cycle=cycle)
-        .annotate(
-            bucket=Case(*whens, default=Value(len(CYCLE_BUCKETS)), output_field=IntegerField())
+    # 3. Win rate per stage (stage history of the deals closed in the window).
+    # The history rows of the closed deals (then of the won ones), grouped by stage id: the
+    # deals' ids come from the covering ``deal_closed`` range and each probes the history's
+    # ``stagehistory_deal_stage`` index. Rows of a removed stage (no id) are grouped again by
+    # the name the history kept. (A join instead lets SQLite walk the whole history.)
+    def through(subset, by: str) -> dict[Any, int]:
+        rows = StageHistory.objects.filter(deal__in=subset.values("pk"), stage_type=StageType.OPEN)
+        if by == "stage_name":
+            rows = rows.filter(stage=None)
+        rows = (
+            rows.values(by)
+            .annotate(n=Count("deal_id", distinct=True))
+            .order_by()
+            .values_list(by, "n")
         )
-        .values("bucket")
-        .annotate(n=Count("id"))
-        .order_by()
-        .values_list("bucket", "n")
-    )
-    labels = [label for _, label in CYCLE_BUCKETS] + ["> 180 d"]
-    cycle_histogram = [(label, hist.get(i, 0)) for i, label in enumerate(labels)]
+        return dict(rows)
 
-    # 4. Won amounts per month of closing (converted at today's rate: months compare).
-    months = []
-    first = since.astimezone(timezone.get_current_timezone()).date().replace(day=1)
-    m = first
-    while m <= today:
-        months.append(m)
-        m = add_periods(m, "month", 1)
-    zone = timezone.get_current_timezone()
-    month_whens = [
-        When(
-            closed_at__gte=dt.datetime.combine(s, dt.time.min, tzinfo=zone),
-            closed_at__lt=dt.datetime.combine(add_periods(s, "month", 1), dt.time.min, tzinfo=zone),
-            then=Value(i),
-        )
-        for i, s in enumerate(months)
-    ]
-    monthly: dict[int, dict[str, Any]] = defaultdict(lambda: {"n": 0, "amounts": {}})
-    for r in (
-        won_deals.annotate(
-            month=Case(*month_whens, default=Value(None), output_field=IntegerField())
-        )
-        .values("month", "currency")
-        .annotate(n=Count("amount"), amount=Sum("amount"))
-        .order_by()
-    ):
-        if r["month"] is None:
-            continue
-        monthly[r["month"]]["n"] += r["n"]
-        if r["amount"] is not None and r["currency"]:
-            monthly[r["month"]]["amounts"][r["currency"]] = r["amount"]
-    monthly_sizes = []
-    for i, s in enumerate(months):
-        data = monthly.get(i)
-        if data and data["n"]:
-            total = convert(data["amounts"])
-            monthly_sizes.append(
-                (f"{s:%b %Y}", (total.amount / data["n"]).quantize(CENT), data["n"])
-            )
-        else:
-            monthly_sizes.append((f"{s:%b %Y}", None, 0))
+    # Won and lost apart (disjoint sets, so entered = won + lost): each deal is probed once.
+    def rates_by(by: str) -> list[tuple[Any, int, int]]:
+        won_by = through(won_deals, by)
+        lost_by = through(closed.filter(status=DealStatus.LOST), by)
+        keys = {**lost_by, **won_by}
+        return [(k, won_by.get(k, 0) + lost_by.get(k, 0), won_by.get(k, 0)) for k in keys]
 
-    # 5. Win rate per stage (stage history of the deals closed in the window).
-    stage_rows = (
-        StageHistory.objects.filter(
-            workspace=ws, deal__in=closed.values("pk"), stage_type=StageType.OPEN
-        )
-        .values("stage_id", "stage_name", "stage__position", "pipeline__position", "pipeline__name")
-        .annotate(
-            entered=Count("deal_id", distinct=True),
-            won=Count("deal_id", distinct=True, filter=Q(deal__status=DealStatus.WON)),
-        )
-        .order_by("pipeline__position", "pipeline__name", "stage__position", "stage_name")
-    )
-    several = params.pipeline is None and len({r["pipeline__name"] for r in stage_rows}) > 1
+    by_stage = rates_by("stage_id")
+    rated: list[tuple[tuple[int, str, int, str], _Stage | None, int, int]] = [
+        (stages[pk].sort_key, stages[pk], n, n_won) for pk, n, n_won in by_stage if pk in stages
+    ]
+    if any(pk not in stages for pk, _, _ in by_stage):
+        rated += [
+            ((_LAST, "", _LAST, name), None, n, n_won) for name, n, n_won in rates_by("stage_name")
+        ]
+    rated.sort(key=lambda x: x[0])
+    several = params.pipeline is None and len({k[1] for k, stage, *_ in rated if stage}) > 1
     stage_rates = [
-        StageRate(
-            f"{r['pipeline__name']}: {r['stage_name']}" if several else r["stage_name"],
-            r["entered"],
-            r["won"],
-        )
-        for r in stage_rows
+        StageRate(f"{k[1]}: {k[3]}" if several and stage else k[3], n, n_won)
+        for k, stage, n, n_won in rated
     ]
 
-    # 6. Open deals per pipeline (velocity) and pipeline names.
-    open_counts = dict(
+    # 4. Open and stalled deals per stage, in one pass over the open-deal index.
+    cutoff = now - dt.timedelta(days=params.stalled_days)
+    # Stalled spelled on the plain columns (not the COALESCE) so the index covers the count.
+    is_stalled = Q(last_interaction_at__lt=cutoff) | Q(
+        last_interaction_at__isnull=True, stage_entered_at__lt=cutoff
+    )
+    per_stage = (
         deals.filter(status=DealStatus.OPEN)
-        .values("pipeline_id")
-        .annotate(n=Count("id"))
+        .values("stage_id")
+        .annotate(n=Count("*"), stalled=Sum(Case(When(is_stalled, then=1), default=0)))
         .order_by()
-        .values_list("pipeline_id", "n")
     )
+    open_counts: dict[Any, int] = defaultdict(int)
+    stalled_rows = []
+    for r in per_stage:
+        stage = stages.get(r["stage_id"])
+        if stage is None:
+            continue
+        open_counts[stage.pipeline_id] += r["n"]
+        if r["stalled"]:
+            stalled_rows.append((stage.sort_key, r["stalled"]))
+    stalled_rows.sort()
     open_deals = sum(open_counts.values())
-    names = dict(Pipeline.objects.in_workspace(ws).values_list("id", "name"))
-    order = list(
-        Pipeline.objects.in_workspace(ws).order_by("position", "name").values_list("id", flat=True)
-    )
+    several_stalled = len({k[1] for k, _ in stalled_rows}) > 1
+    stalled_by_stage = [
+        (f"{k[1]}: {k[3]}" if several_stalled else k[3], n) for k, n in stalled_rows
+    ]
+    stalled_count = sum(n for _, n in stalled_by_stage)
 
-    def velocity(n_open, w, n_lost, amounts, n_sized, cycle_secs) -> PipelineVelocity:
-        rate = Decimal(w) / Decimal(w + n_lost) if w + n_lost else None
-        size = (convert(amounts).amount / n_sized) if n_sized else None
-        cyc = (cycle_secs / w / DAY) if w else None
+    # 5. The longest silent open deals (an index range on the silence, newest last).
+    stalled = [
+        StalledDeal(
+            d.pk,
+            d.name,
+            d.stage.name,
+            d.owner.display_name if d.owner else "",
+            d.amount,
+            d.currency,
+            d.silent_since,
+            (now - d.silent_since).days,
+            deal_url(d.pk),
+        )
+        for d in deals.filter(status=DealStatus.OPEN)
+        .annotate(silent_since=SILENT_SINCE)
+        .filter(silent_since__lt=cutoff)
+        .select_related("stage", "owner")
+        .order_by("silent_since", "id")[:STALLED_LIST]
+    ]
+
+    # 6. Pipeline velocity, overall and per pipeline.
+    def velocity(n_open: int, c: _Closed) -> PipelineVelocity:
+        rate = Decimal(c.won) / Decimal(c.won + c.lost) if c.won + c.lost else None
+        size = (convert(c.amounts).amount / c.sized) if c.sized else None
+        cyc = (c.cycle / c.won / DAY) if c.won else None
         vel = None
         if rate is not None and size is not None and cyc is not None:
             # A cycle shorter than a day counts as one day: velocity is per day.
@@ -449,81 +566,14 @@ def dashboard(
             vel,
         )
 
-    overall = velocity(open_deals, won, lost, won_amounts, sized, cycle_seconds)
+    overall = velocity(open_deals, everything)
     pipelines = []
-    for pid in order:
+    for pid, name in _pipelines(ws):
         if pid not in open_counts and pid not in per_pipeline:
             continue
-        p = per_pipeline.get(pid) or {
-            "won": 0,
-            "lost": 0,
-            "sized": 0,
-            "amounts": {},
-            "cycle": Decimal(0),
-        }
-        v = velocity(
-            open_counts.get(pid, 0), p["won"], p["lost"], p["amounts"], p["sized"], p["cycle"]
-        )
-        v.name = names.get(pid, "?")
+        v = velocity(open_counts.get(pid, 0), per_pipeline.get(pid) or _Closed())
+        v.name = name
         pipelines.append(v)
-
-    # 7. Stalled deals: count per stage, and the longest silent ones.
-    cutoff = now - dt.timedelta(days=params.stalled_days)
-    stalled_qs = (
-        deals.filter(status=DealStatus.OPEN)
-        .annotate(silent_since=Coalesce("last_interaction_at", "stage_entered_at"))
-        .filter(silent_since__lt=cutoff)
-    )
-    by_stage = list(
-        stalled_qs.values("stage__name", "stage__position", "pipeline__name")
-        .annotate(n=Count("id"))
-        .order_by("pipeline__name", "stage__position")
-    )
-    several_stalled = len({r["pipeline__name"] for r in by_stage}) > 1
-    stalled_by_stage = [
-        (
-            f"{r['pipeline__name']}: {r['stage__name']}" if several_stalled else r["stage__name"],
-            r["n"],
-        )
-        for r in by_stage
-    ]
-    stalled_count = sum(n for _, n in stalled_by_stage)
-    stalled = [
-        StalledDeal(
-            d.pk,
-            d.name,
-            d.stage.name,
-            d.owner.display_name if d.owner else "",
-            d.amount,
-            d.currency,
-            d.silent_since,
-            (now - d.silent_since).days,
-            deal_url(d.pk),
-        )
-        for d in stalled_qs.select_related("stage", "owner").order_by("silent_since", "id")[
-            :STALLED_LIST
-        ]
-    ]
-
-    # 8. Lost reasons (count and amount per currency, converted).
-    reasons: dict[Any, dict[str, Any]] = {}
-    for r in (
-        closed.filter(status=DealStatus.LOST)
-        .values("lost_reason_id", "lost_reason__name", "currency")
-        .annotate(n=Count("id"), amount=Sum("amount"))
-        .order_by()
-    ):
-        entry = reasons.setdefault(
-            r["lost_reason_id"],
-            {"name": r["lost_reason__name"] or "No reason given", "n": 0, "amounts": {}},
-        )
-        entry["n"] += r["n"]
-        if r["amount"] is not None and r["currency"]:
-            entry["amounts"][r["currency"]] = r["amount"]
-    lost_reasons = sorted(
-        (Reason(e["name"], e["n"], convert(e["amounts"])) for e in reasons.values()),
-        key=lambda x: (-x.count, x.name),
-    )
 
     return Dashboard(
         params=params,

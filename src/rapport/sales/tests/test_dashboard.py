@@ -15,7 +15,7 @@ from rapport.core.actors import Role
 from rapport.core.errors import ValidationFailed
 from rapport.sales import services
 from rapport.sales.dashboard import dashboard
-from rapport.sales.models import Deal, LostReason
+from rapport.sales.models import Deal, LostReason, StageHistory
 from rapport.tenancy import services as tenancy_services
 from rapport.testing.factories import DealFactory, MembershipFactory, PipelineFactory, actor_for
 
@@ -117,6 +117,26 @@ def test_dashboard_figures(data):
     charts = d.charts()
     assert set(charts) == {"win_rate", "deal_size", "cycle", "velocity", "stalled", "reasons"}
     assert charts["reasons"]["labels"] == ["Won", "Price", "Timing"]
+
+
+def test_stage_rates_count_each_deal_once_and_keep_removed_stages(data):
+    # W2 goes back to Proposal twice before winning: it still counts once there.
+    s = data.stages
+    w3 = DealFactory(actor=data.admin, pipeline=str(data.pipeline.pk), stage=s["Proposal"])
+    for step in ("Qualification", "Proposal", "Qualification", "Proposal", "Won"):
+        services.deal_move(actor=data.admin, deal_id=w3.pk, stage=s[step])
+    rates = {r.stage: (r.entered, r.won) for r in dashboard(actor=data.admin).stage_rates}
+    assert rates == {"Qualification": (4, 2), "Proposal": (4, 3)}
+    # A stage removed since: the history keeps its name, the dashboard reports it last.
+    StageHistory.objects.filter(deal=w3, stage_name="Qualification").update(
+        stage=None, stage_name="Discovery (removed)"
+    )
+    d = dashboard(actor=data.admin)
+    assert [(r.stage, r.entered, r.won) for r in d.stage_rates] == [
+        ("Qualification", 3, 1),
+        ("Proposal", 4, 3),
+        ("Discovery (removed)", 1, 1),
+    ]
 
 
 def test_dashboard_filters(data):
