@@ -30,6 +30,7 @@ from rapport.ui.views import workspace_required
 
 from . import board as board_reads
 from . import selectors, services
+from .deal_table_columns import EDITABLE, sort_choices, table_columns
 from .filters import DEAL_OBJECT_TYPE, DealFilters
 from .models import Deal, DealStatus, Pipeline, Stage, StageType
 
@@ -473,8 +474,6 @@ def deal_view_create(request: HttpRequest) -> HttpResponse:
 
 # --- the table --------------------------------------------------------------------------------
 
-EDITABLE = ("name", "stage", "amount", "close_date", "owner")
-
 
 @workspace_required
 @require_GET
@@ -510,6 +509,9 @@ def deal_table(request: HttpRequest) -> HttpResponse:
     if page.next_cursor:
         next_url = "?" + urlencode({**inputs, "cursor": page.next_cursor})
     pipelines = selectors.pipeline_list(actor=actor)
+    columns = table_columns(
+        workspace=actor.workspace, saved_view=saved_view, inputs=inputs, sort_token=sort.token
+    )
     context = {
         "nav": "deals",
         "page": page,
@@ -520,9 +522,9 @@ def deal_table(request: HttpRequest) -> HttpResponse:
         "notice": notice,
         "filter_errors": errors,
         "sort_value": sort.token,
-        "sort_options": TABLE_SORTS,
+        "sort_options": sort_choices(TABLE_SORTS, columns, sort.token),
         "statuses": DealStatus.choices,
-        "sort_links": _sort_links(inputs, sort.token),
+        "columns": columns,
         "pipelines": pipelines,
         "stages_by_pipeline": {p.pk: _stage_options(p) for p in pipelines},
         "can_write": can_write(actor),
@@ -531,20 +533,6 @@ def deal_table(request: HttpRequest) -> HttpResponse:
         "filtered": any(k in inputs for k in TABLE_KEYS if k not in ("view", "sort")),
     }
     return render(request, "sales/board/table.html", context, status=422 if errors else 200)
-
-
-def _sort_links(inputs: dict[str, str], current: str) -> dict[str, dict[str, str]]:
-    """Per sortable header: the link (ascending first, or flip) and its aria-sort."""
-    links = {}
-    for name, first in (("name", "name"), ("amount", "-amount"), ("close_date", "close_date")):
-        if current.removeprefix("-") == name:
-            target = name if current.startswith("-") else f"-{name}"
-            state = "descending" if current.startswith("-") else "ascending"
-        else:
-            target, state = first, "none"
-        query = {k: v for k, v in inputs.items() if k not in ("sort", "cursor")}
-        links[name] = {"url": "?" + urlencode({**query, "sort": target}), "state": state}
-    return links
 
 
 def _cell_context(request: HttpRequest, actor: Actor, deal: Deal, field: str, **extra):

@@ -1,6 +1,7 @@
 """The deal pages: the record page (a Customer 360 of its own: stage path, facts, people, stage
-history, timeline, tasks, files), the new/edit form, delete, the field history and the move
-to another stage from the stage path (asking for the fields the stage requires).
+history, timeline, tasks, files), the new/edit form, delete, the field history, the move
+to another stage from the stage path (asking for the fields the stage requires) and the
+"Deleted deals" page that restores them.
 
 Views parse the request, read through ``Deal.objects.visible_to`` (a deal the actor may not
 see is 404, like another workspace's) and write only through ``sales.services``.
@@ -10,18 +11,21 @@ from __future__ import annotations
 
 import uuid
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
 from rapport.contacts import selectors as contact_selectors
 from rapport.contacts.models import Company, Person
 from rapport.core.actors import Actor
-from rapport.core.errors import NotFound, ValidationFailed, VersionConflict
+from rapport.core.errors import Duplicate, NotFound, ValidationFailed, VersionConflict
+from rapport.core.pagination import Page, Sort, keyset_page
 from rapport.core.policy import can_delete, can_write, require_write
 from rapport.search.selectors import search
 from rapport.tenancy.selectors import member_choices
@@ -284,7 +288,14 @@ def deal_delete(request: HttpRequest, deal_id: uuid.UUID) -> HttpResponse:
             request, f"{deal.name} was changed since you opened the page: check, then retry."
         )
         return redirect("sales:deal_detail", deal.pk)
-    messages.success(request, f"Deleted the deal {deal.name}. It is in the trash.")
+    messages.success(
+        request,
+        format_html(
+            'Deleted the deal {}. It is in the <a href="{}">deleted deals</a>.',
+            deal.name,
+            reverse("sales:deal_trash"),
+        ),
+    )
     if deal.company_id and deal.company and deal.company.deleted_at is None:
         return redirect("contacts:company_detail", deal.company_id)
     return redirect("ui:home")
@@ -380,8 +391,89 @@ def deal_person_autocomplete(request: HttpRequest) -> HttpResponse:
     return render(request, "sales/deal/person_options.html", {"hits": hits, "q": q})
 
 
+# --- deleted deals ----------------------------------------------------------------------------
+
+TRASH_PAGE_SIZE = 50
+TRASH_SORT = Sort(field="deleted_at", descending=True)  # newest deletions first, then by id
+
+
+def deleted_deals(*, actor: Actor, q: str = "", cursor: str | None, limit: int) -> Page:
+    """One keyset page of the deleted deals the actor may see (``in_trash_of``: workspace and
+    record access, like ``visible_to`` for live deals), with what the list shows joined."""
+    qs = Deal.objects.in_trash_of(actor).select_related(
+        "pipeline", "stage", "company", "owner", "deleted_by"
+    )
+    if q:
+        qs = qs.filter(name__icontains=q)
+    return keyset_page(qs, sort=TRASH_SORT, cursor=cursor, limit=limit)
+
+
+def _trash_url(q: str) -> str:
+    return reverse("sales:deal_trash") + ("?" + urlencode({"q": q}) if q else "")
+
+
+@workspace_required
+@require_GET
+def deal_trash(request: HttpRequest) -> HttpResponse:
+    """Deleted deals, newest deletion first, each with who deleted it, when, and Restore.
+    Like the people and companies trash it is for those who can restore (read-only: 403)."""
+    actor = _actor(request)
+    require_write(actor)
+    q = request.GET.get("q", "").strip()[:100]
+    cursor = request.GET.get("cursor") or None
+    notice = ""
+    try:
+        page = deleted_deals(actor=actor, q=q, cursor=cursor, limit=TRASH_PAGE_SIZE)
+    except ValidationFailed:
+        notice = "That page link is out of date; showing the latest deletions."
+        cursor = None
+        page = deleted_deals(actor=actor, q=q, cursor=None, limit=TRASH_PAGE_SIZE)
+    query = {"q": q} if q else {}
+    return render(
+        request,
+        "sales/deal/trash.html",
+        {
+            "nav": "deals",
+            "deals": page.rows,
+            "q": q,
+            "notice": notice,
+            "paged": bool(cursor),
+            "first_url": "?" + urlencode(query),
+            "next_url": "?" + urlencode({**query, "cursor": page.next_cursor})
+            if page.next_cursor
+            else "",
+        },
+    )
+
+
+@workspace_required
+@require_POST
+def deal_trash_restore(request: HttpRequest) -> HttpResponse:
+    """Restores one deleted deal (``deal``) through ``services.deal_restore``, the API's path."""
+    actor = _actor(request)
+    back = _trash_url(request.POST.get("q", "").strip()[:100])
+    deal_id = _uuid(request.POST.get("deal"))
+    if deal_id is None:
+        messages.error(request, "Nothing to restore: pick a deal first.")
+        return redirect(back)
+    try:  # not in the trash of this actor (restored, another workspace, hidden): 404
+        deal = services.deal_restore(actor=actor, deal_id=deal_id, source="ui")
+    except Duplicate as exc:
+        url = reverse("sales:deal_detail", args=[exc.existing_id])
+        messages.error(
+            request,
+            format_html('Not restored: {} <a href="{}">Open the live deal</a>.', exc.detail, url),
+        )
+    else:
+        url = reverse("sales:deal_detail", args=[deal.pk])
+        messages.success(request, format_html('Restored <a href="{}">{}</a>.', url, deal.name))
+    return redirect(back)
+
+
 urlpatterns = [
     path("deals/new/", deal_new, name="deal_new"),
+    path("deals/trash/", deal_trash, name="deal_trash"),
+    path("deals/trash/restore/", deal_trash_restore, name="deal_trash_restore"),
     path("deals/people-autocomplete/", deal_person_autocomplete, name="deal_person_autocomplete"),
     path("deals/<uuid:deal_id>/", deal_detail, name="deal_detail"),
     path("deals/<uuid:deal_id>/edit/", deal_edit, name="deal_edit"),

@@ -112,3 +112,84 @@ def test_a_deal_page_and_a_company_deals_section(page, phone_page, live_server):
     before = rows.count()
     phone_page.get_by_role("button", name="Add another person").click()
     assert phone_page.locator("[data-people-row]:visible").count() == before + 1
+
+
+def test_the_deals_table_shows_a_views_columns_and_edits_in_place(page, phone_page, live_server):
+    from playwright.sync_api import expect
+
+    from rapport.customization import services as custom_services
+
+    owner = MembershipFactory(role=Role.OWNER.value, user__full_name="Olivia Owner")
+    actor = actor_for(owner)
+    deal, _acme, _stages = _seed(actor)
+    custom_services.field_create(
+        actor=actor,
+        data={"object_type": "sales.deal", "key": "seats", "label": "Seats", "type": "number"},
+    )
+    services.deal_update(actor=actor, deal_id=deal.pk, data={"custom": {"seats": 250}})
+    view = custom_services.view_create(
+        actor=actor,
+        data={
+            "object_type": "sales.deal",
+            "name": "Seats first",
+            "columns": ["custom.seats", "name", "tags", "amount", "updated_at"],
+            "sort": "-custom.seats",
+        },
+    )
+    login(page, live_server, owner.user.email, PASSWORD)
+    page.goto(f"{live_server.url}/deals/table/?view={view.pk}")
+    heads = page.locator("table.deal-table thead th")
+    expect(heads).to_have_text(["Seats", "Name", "Tags", "Amount", "Updated"])
+    row = page.locator(f"#deal-row-{deal.pk}")
+    expect(row.locator("td").first).to_have_text("250")
+    screenshot(page, "deal-table-view-columns-desktop")
+    assert_no_horizontal_scroll(page)
+
+    # The name still edits in place in its new position.
+    row.get_by_role("button", name=f"Edit name of {deal.name}").click()
+    field = row.locator("input[name=name]")
+    expect(field).to_be_visible()
+    field.fill("Northwind — renamed")
+    row.get_by_role("button", name="Save").click()
+    expect(row.get_by_role("link", name="Northwind — renamed")).to_be_visible()
+
+    # "Choose columns" opens the view editor's chooser.
+    page.get_by_role("link", name="Choose columns").click()
+    expect(page.locator("#columns-title")).to_be_visible()
+
+    login(phone_page, live_server, owner.user.email, PASSWORD)
+    phone_page.goto(f"{live_server.url}/deals/table/?view={view.pk}")
+    expect(phone_page.locator("table.deal-table thead th").first).to_have_text("Seats")
+    screenshot(phone_page, "deal-table-view-columns-phone")
+    assert_no_horizontal_scroll(phone_page)
+
+
+def test_a_deleted_deal_is_restored_from_the_deleted_deals_page(page, phone_page, live_server):
+    from playwright.sync_api import expect
+
+    owner = MembershipFactory(role=Role.OWNER.value, user__full_name="Olivia Owner")
+    actor = actor_for(owner)
+    deal, _acme, _stages = _seed(actor)
+    login(page, live_server, owner.user.email, PASSWORD)
+    page.goto(f"{live_server.url}/deals/{deal.pk}/")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete").click()
+    expect(page.locator(".messages")).to_contain_text("deleted deals")
+    page.goto(f"{live_server.url}/deals/table/")
+    page.get_by_role("link", name="Deleted deals").click()
+    row = page.locator("tr", has_text=deal.name)
+    expect(row).to_contain_text("Olivia Owner")
+    screenshot(page, "deal-trash-desktop")
+    assert_no_horizontal_scroll(page)
+
+    login(phone_page, live_server, owner.user.email, PASSWORD)
+    phone_page.goto(f"{live_server.url}/deals/trash/")
+    expect(phone_page.get_by_role("button", name=f"Restore {deal.name}")).to_be_visible()
+    screenshot(phone_page, "deal-trash-phone")
+    assert_no_horizontal_scroll(phone_page)
+
+    row.get_by_role("button", name=f"Restore {deal.name}").click()
+    expect(page.locator(".messages")).to_contain_text("Restored")
+    expect(page.locator(".empty-state")).to_contain_text("No deleted deals")
+    page.locator(".messages").get_by_role("link", name=deal.name).click()
+    expect(page.locator("h1")).to_contain_text("Northwind")
