@@ -875,9 +875,10 @@ class WsgiCaller:
     """Calls the WSGI application the way a server does and times it."""
 
     def __init__(self, token: str):
-        from django.core.handlers.wsgi import WSGIHandler
+        # The application the server runs, with its start-up tuning (config/wsgi.py).
+        from rapport.config.wsgi import application
 
-        self.app = WSGIHandler()
+        self.app = application
         self.token = token
 
     def environ(self, path: str, query: str) -> dict[str, Any]:
