@@ -51,7 +51,7 @@ def _import(request, job) -> HttpResponse:
     response={201: ImportOut, **WRITE_ERRORS},
     summary="Upload a CSV, XLSX or vCard file to import",
     description=(
-        "Multipart form: `file`, `object_type` (person|company), optional `template` (a saved "
+        "Multipart form: `file`, `object_type` (person|company|lead), optional `template` (a saved "
         "mapping id). Answers the new import with its columns, first rows and a guessed "
         "mapping; set the mapping with PATCH, check it with GET /preview, then POST /start."
     ),

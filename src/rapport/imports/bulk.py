@@ -23,7 +23,7 @@ from rapport.core.models import JobStatus
 from rapport.core.policy import require_write
 
 from .exports import export_queryset
-from .models import BulkAction, BulkJob, ObjectType
+from .models import BulkAction, BulkJob, ContactType
 
 CHUNK = 500
 MAX_IDS = 10_000  # chosen one by one; larger selections go by filters
@@ -47,7 +47,7 @@ def bulk_start(
 ) -> BulkJob:
     """Queues the change; the selection is ``ids`` or, when absent, the list's ``filters``."""
     require_write(actor)
-    if object_type not in ObjectType.values:
+    if object_type not in ContactType.values:
         raise ValidationFailed.one("object_type", "Choose people or companies.")
     if action not in BulkAction.values:
         raise ValidationFailed.one("action", "Choose update, add_tags, remove_tags or delete.")

@@ -32,7 +32,7 @@ from rapport.core.models import JobStatus
 from rapport.core.pagination import parse_sort
 
 from . import events
-from .models import ExportFormat, ExportJob, ObjectType
+from .models import ContactType, ExportFormat, ExportJob, ObjectType
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
 
@@ -287,7 +287,7 @@ EXTENSIONS = {"csv": "csv", "xlsx": "xlsx", "vcard": "vcf"}
 
 
 def check_format(object_type: str, file_format: str) -> None:
-    if object_type not in ObjectType.values:
+    if object_type not in ContactType.values:
         raise ValidationFailed.one("object_type", "Choose people or companies.")
     if file_format not in ExportFormat.values:
         raise ValidationFailed.one("format", "Choose csv, xlsx or vcard.")

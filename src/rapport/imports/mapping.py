@@ -1,5 +1,5 @@
 """Columns to fields: what an import can fill, guesses from other CRMs' export headers, and
-turning one row's cells into the API-shaped data the contacts services clean.
+turning one row's cells into the API-shaped data the contacts and lead services clean.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import pycountry
 
 from rapport.contacts.models import LifecycleStage
 from rapport.core.errors import FieldError, ValidationFailed
+from rapport.sales.lead_models import LeadStatus
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,28 @@ COMPANY_TARGETS = [
     Target("annual_revenue.currency", "Annual revenue currency"),
     *_COMMON,
 ]
+LEAD_TARGETS = [
+    Target("first_name", "First name"),
+    Target("last_name", "Last name"),
+    Target("full_name", "Full name (split into first and last)"),
+    Target("email", "Email"),
+    Target("phone", "Phone"),
+    Target("company_name", "Company name"),
+    Target("title", "Job title"),
+    Target("country", "Country"),
+    Target("source", "Source"),
+    Target("status", "Status"),
+    Target("disqualified_reason", "Disqualified reason"),
+    Target("owner", "Owner (member's email or name)"),
+    Target("tags", "Tags (separated by ; or ,)"),
+]
+TARGETS = {"person": PERSON_TARGETS, "company": COMPANY_TARGETS, "lead": LEAD_TARGETS}
+# Each kind's model label: what its custom field definitions and audit entries name.
+MODEL_LABELS = {
+    "person": "contacts.person",
+    "company": "contacts.company",
+    "lead": "sales.lead",
+}
 MATCH_CHOICES = {
     "person": [("email", "Email"), ("external_id", "External id"), ("", "Nothing (always create)")],
     "company": [
@@ -65,12 +88,12 @@ MATCH_CHOICES = {
         ("name", "Name"),
         ("", "Nothing (always create)"),
     ],
+    "lead": [("email", "Email"), ("", "Nothing (always create)")],
 }
 
 
 def targets_for(workspace, object_type: str) -> list[Target]:
-    base = PERSON_TARGETS if object_type == "person" else COMPANY_TARGETS
-    return [*base, *_custom_targets(workspace, object_type)]
+    return [*TARGETS[object_type], *_custom_targets(workspace, object_type)]
 
 
 def _custom_targets(workspace, object_type: str) -> list[Target]:
@@ -80,7 +103,7 @@ def _custom_targets(workspace, object_type: str) -> list[Target]:
         return []
     return [
         Target(f"custom.{f.key}", f"{f.label} (custom)", f.type)
-        for f in fields_for(workspace, f"contacts.{object_type}")
+        for f in fields_for(workspace, MODEL_LABELS[object_type])
     ]
 
 
@@ -142,6 +165,7 @@ _ALIASES: dict[str, list[str]] = {
         "position",
         "role",
         "personjobtitle",
+        "designation",
     ],
     "company_name": [
         "company",
@@ -164,8 +188,34 @@ _ALIASES: dict[str, list[str]] = {
         "contactsource",
         "originalsourcetype",
     ],
-    "owner": ["owner", "contactowner", "ownerid", "owneremail", "accountowner", "recordowner"],
-    "tags": ["tags", "labels", "label", "tag", "groupmembership", "categories"],
+    "owner": [
+        "owner",
+        "contactowner",
+        "ownerid",
+        "owneremail",
+        "accountowner",
+        "recordowner",
+        "leadowner",
+        "leadowneremail",
+    ],
+    "tags": ["tags", "labels", "label", "tag", "groupmembership", "categories", "leadlabels"],
+    # Leads' own columns (HubSpot, Salesforce, Zoho, Pipedrive lead exports).
+    "status": ["status", "leadstatus", "hsleadstatus", "leadstage"],
+    "disqualified_reason": [
+        "disqualifiedreason",
+        "disqualificationreason",
+        "unqualifiedreason",
+        "lostreason",
+        "reason",
+    ],
+    "country": [
+        "country",
+        "countryregion",
+        "countryname",
+        "mailingcountry",
+        "billingcountry",
+        "address1country",
+    ],
     "address.street": [
         "street",
         "streetaddress",
@@ -301,6 +351,42 @@ _STAGES = (
 )
 
 
+# Lead statuses as other CRMs name them (HubSpot's lead status, Salesforce's and Zoho's lead
+# status picklists). An unknown status is passed on as written, for the service to refuse.
+_LEAD_STATUSES = (
+    {normalise_header(v): v for v, _ in LeadStatus.choices}
+    | {normalise_header(label): v for v, label in LeadStatus.choices}
+    | dict.fromkeys(("open", "opennotcontacted", "notcontacted"), "new")
+    | dict.fromkeys(
+        (
+            "inprogress",
+            "workingcontacted",
+            "attemptedtocontact",
+            "attemptedcontact",
+            "connected",
+            "contacted",
+            "openlead",
+        ),
+        "working",
+    )
+    | dict.fromkeys(("contactinfuture", "badtiming", "nurture"), "nurturing")
+    | dict.fromkeys(("prequalified", "salesqualified", "sql", "opendeal"), "qualified")
+    | dict.fromkeys(
+        ("unqualified", "notqualified", "junklead", "lostlead", "closednotconverted"),
+        "disqualified",
+    )
+)
+
+
+def _lead_status(raw: str, data: dict[str, Any]) -> None:
+    status = _LEAD_STATUSES.get(normalise_header(raw), raw)
+    data["status"] = status
+    # "Junk Lead", "Lost Lead": the other CRM's status says why; a disqualified lead needs a
+    # reason, and a reason column of the file (converted after or before) takes precedence.
+    if status == "disqualified" and normalise_header(raw) != "disqualified":
+        data.setdefault("_status_reason", raw)
+
+
 def convert(
     cells: list[str],
     mapping: dict[str, str],
@@ -308,7 +394,7 @@ def convert(
     members: dict[str, Any],
     custom_types: dict[str, Any],
 ) -> Converted:
-    """The API-shaped data for one row. ``members`` maps lower-case emails to user ids;
+    """The API-shaped data for one row. ``members`` maps lower-case emails (and names) to user ids;
     ``custom_types`` maps custom field keys to their type objects (for ``parse_text``)."""
     data: dict[str, Any] = {}
     errors: list[FieldError] = []
@@ -347,16 +433,23 @@ def convert(
             data["tags"] = [t.strip() for t in re.split(r"[;,]", raw) if t.strip()]
         elif target == "owner":
             if raw:
-                user_id = members.get(raw.lower())
+                user_id = members.get(" ".join(raw.lower().split()))
                 if user_id is None:
                     errors.append(
                         FieldError("owner", f"No member of this workspace has the email {raw}.")
+                        if "@" in raw
+                        else FieldError("owner", f"No member of this workspace is named {raw}.")
                     )
                 else:
                     data["owner"] = user_id
         elif target == "lifecycle_stage":
             if raw:
                 data["lifecycle_stage"] = _STAGES.get(normalise_header(raw), raw)
+        elif target == "status":
+            if raw:
+                _lead_status(raw, data)
+        elif target == "country":
+            data["country"] = _country(raw) if raw else ""
         elif target == "employees":
             data["employees"] = re.sub(r"[\s,._']", "", raw) or None
             if data["employees"] is not None:
@@ -370,6 +463,9 @@ def convert(
             data.setdefault("_full", (first.strip(), last.strip()))
         else:
             data[target] = raw
+    reason = data.pop("_status_reason", None)
+    if reason and not data.get("disqualified_reason"):
+        data["disqualified_reason"] = reason
     full = data.pop("_full", None)
     if full:
         first, last = full

@@ -14,6 +14,14 @@ from rapport.core.models import BackgroundJob, JobStatus, WorkspaceModel
 class ObjectType(models.TextChoices):
     PERSON = "person", "People"
     COMPANY = "company", "Companies"
+    LEAD = "lead", "Leads"
+
+
+class ContactType(models.TextChoices):
+    """What exports and bulk changes handle: leads are imported, not (yet) exported."""
+
+    PERSON = "person", "People"
+    COMPANY = "company", "Companies"
 
 
 class ImportFormat(models.TextChoices):
@@ -142,7 +150,7 @@ class ExportFormat(models.TextChoices):
 class ExportJob(BackgroundJob):
     task_name = "rapport.imports.tasks.run_export"
 
-    object_type = models.CharField(max_length=16, choices=ObjectType.choices)
+    object_type = models.CharField(max_length=16, choices=ContactType.choices)
     file_format = models.CharField(max_length=8, choices=ExportFormat.choices)
     filters = models.JSONField(default=dict)  # the list's query string, as a dict of lists
     sort = models.CharField(max_length=64, blank=True)
@@ -169,7 +177,7 @@ class BulkJob(BackgroundJob):
 
     task_name = "rapport.imports.tasks.run_bulk"
 
-    object_type = models.CharField(max_length=16, choices=ObjectType.choices)
+    object_type = models.CharField(max_length=16, choices=ContactType.choices)
     action = models.CharField(max_length=16, choices=BulkAction.choices)
     params = models.JSONField(default=dict)  # {"data": {...}} or {"tags": [...]}
     ids = models.JSONField(null=True, blank=True)  # the chosen records, or null: the filters

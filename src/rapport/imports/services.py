@@ -1,7 +1,8 @@
 """Imports: upload -> mapping -> preview -> dry run -> run (in a worker) -> report -> undo.
 
-Every row reaches the database through ``contacts.batch.write_batch``, which cleans it with the
-same functions as a single create or update. The run is resumable: each chunk of rows is
+Every row reaches the database through ``contacts.batch.write_batch`` (people, companies), which
+cleans it with the same functions as a single create or update, or through ``lead_create`` /
+``lead_update`` themselves (leads, ``lead_rows``). The run is resumable: each chunk of rows is
 written in one transaction together with the job's checkpoint (rows done, counters, the rows
 it could not write), so a worker killed mid-chunk leaves nothing of that chunk behind, and the
 job resumed by another worker starts exactly after the last chunk that committed.
@@ -29,7 +30,7 @@ from rapport.core.models import JobStatus
 from rapport.core.policy import require_write
 from rapport.tenancy.models import Membership
 
-from . import events, mapping, readers
+from . import events, lead_rows, mapping, readers
 from .models import ImportedRecord, ImportIssue, ImportJob, ImportMapping, ObjectType
 
 MAX_ISSUES = 100_000  # a file of nothing but errors still gets a bounded report
@@ -59,7 +60,7 @@ def import_upload(
     """Stores the file, reads its header and first rows and guesses the mapping."""
     require_write(actor)
     if object_type not in ObjectType.values:
-        raise ValidationFailed.one("object_type", "Choose people or companies.")
+        raise ValidationFailed.one("object_type", "Choose people, companies or leads.")
     if upload.size is not None and upload.size > settings.IMPORT_MAX_BYTES:
         raise ValidationFailed.one(
             "file", f"The file is larger than {settings.IMPORT_MAX_BYTES // 2**20:,} MB."
@@ -97,7 +98,11 @@ def import_upload(
 
 def _default_match(object_type: str, columns: dict[str, str]) -> str:
     mapped = set(columns.values())
-    preferred = ("email", "external_id") if object_type == "person" else ("domain", "external_id")
+    preferred = {
+        "person": ("email", "external_id"),
+        "company": ("domain", "external_id"),
+        "lead": lead_rows.MATCH_FIELDS,
+    }[object_type]
     return next((key for key in preferred if key in mapped), "")
 
 
@@ -160,9 +165,8 @@ def import_configure(
             errors.append(
                 FieldError("match_on", "Updating existing records needs a field to match them on.")
             )
-        needed = {"person": {"first_name", "last_name", "full_name", "email"}, "company": {"name"}}
-        if mode != ImportMode.UPDATE and not (needed[job.object_type] & set(used)):
-            what = "a name or an email" if job.object_type == "person" else "the name"
+        needed, what = _NEEDED[job.object_type]
+        if mode != ImportMode.UPDATE and not (needed & set(used)):
             errors.append(FieldError("mapping", f"Map at least one column to {what}."))
         if errors:
             raise ValidationFailed("The mapping is not complete.", errors)
@@ -179,6 +183,15 @@ def import_configure(
                 columns={job.headers[int(i)]: t for i, t in clean.items()},
             )
     return job
+
+
+# What a new record needs at least one of, as the create services demand.
+_NAMES = {"first_name", "last_name", "full_name"}
+_NEEDED = {
+    "person": ({*_NAMES, "email"}, "a name or an email"),
+    "company": ({"name"}, "the name"),
+    "lead": ({*_NAMES, "email", "company_name"}, "a name, an email or a company name"),
+}
 
 
 def mapping_template_save(
@@ -212,12 +225,7 @@ class _Rows:
 
     def __init__(self, job: ImportJob):
         self.job = job
-        self.members = {
-            email.lower(): uid
-            for email, uid in Membership.objects.filter(workspace=job.workspace).values_list(
-                "user__email", "user_id"
-            )
-        }
+        self.members = _members(job.workspace)
         self.custom_types = _custom_types(job.workspace, job.object_type)
 
     @contextlib.contextmanager
@@ -237,6 +245,24 @@ class _Rows:
         return line, cells, converted
 
 
+def _members(workspace) -> dict[str, Any]:
+    """{lower-case email or full name: user id}. Salesforce and Zoho export owners by name;
+    a name two members share matches neither."""
+    members: dict[str, Any] = {}
+    by_name: dict[str, list[Any]] = {}
+    rows = Membership.objects.filter(workspace=workspace).values_list(
+        "user__email", "user__full_name", "user_id"
+    )
+    for email, full_name, user_id in rows:
+        members[email.lower()] = user_id
+        if name := " ".join(full_name.lower().split()):
+            by_name.setdefault(name, []).append(user_id)
+    for name, user_ids in by_name.items():
+        if len(user_ids) == 1:
+            members.setdefault(name, user_ids[0])
+    return members
+
+
 def _skip(rows, n: int):
     for i, row in enumerate(rows):
         if i >= n:
@@ -250,7 +276,7 @@ def _custom_types(workspace, object_type: str) -> dict[str, Any]:
     except ImportError:
         return {}
     found: dict[str, Any] = {}
-    for definition in fields_for(workspace, f"contacts.{object_type}"):
+    for definition in fields_for(workspace, mapping.MODEL_LABELS[object_type]):
         kind = custom_types.get_type(definition.type)
         found[definition.key] = _Bound(kind, definition, workspace)
     return found
@@ -279,14 +305,20 @@ def _write_chunk(
     if ready:
         rows = [BatchRow(line, conv.data) for line, _c, conv in ready]
         with transaction.atomic():
-            written = batch.write_batch(
-                actor=actor,
-                object_type=job.object_type,
-                rows=rows,
-                mode=job.mode,
-                match_on=job.match_on,
-                source=job.source,
-                create_companies=job.create_companies,
+            written = (
+                lead_rows.write_batch(
+                    actor=actor, rows=rows, mode=job.mode, match_on=job.match_on, source=job.source
+                )
+                if job.object_type == ObjectType.LEAD
+                else batch.write_batch(
+                    actor=actor,
+                    object_type=job.object_type,
+                    rows=rows,
+                    mode=job.mode,
+                    match_on=job.match_on,
+                    source=job.source,
+                    create_companies=job.create_companies,
+                )
             )
             if job.dry_run:
                 transaction.set_rollback(True)
@@ -427,7 +459,7 @@ def import_run(job_id, *, on_progress: ProgressHook | None = None) -> ImportJob 
                 changes=_counts_changes(job),
                 source=job.source,
             )
-            if job.created_count or job.updated_count:
+            if job.object_type != ObjectType.LEAD and (job.created_count or job.updated_count):
                 # Rows are written in bulk, not flagged one by one as a single create is: a
                 # workspace scan (blocked, incremental in cost) flags what the import brought.
                 from rapport.contacts import dedupe
@@ -501,7 +533,6 @@ def import_undo(*, actor: Actor, job_id) -> ImportJob:
     on the others (from their audit entries). Records changed since by someone else keep
     those later changes for the fields the import did not touch."""
     from rapport.audit.models import AuditEntry
-    from rapport.contacts import services as contact_services
 
     with transaction.atomic():
         job = _job(actor, job_id, lock=True)
@@ -511,16 +542,14 @@ def import_undo(*, actor: Actor, job_id) -> ImportJob:
         if job.undone_at:
             raise ValidationFailed.one("status", "This import has already been undone.")
         created = list(job.records.filter(created=True).values_list("object_id", flat=True))
-        batch.delete_batch(
-            actor=actor, object_type=job.object_type, ids=created, source=f"undo:{job.pk}"
-        )
-        label = f"contacts.{job.object_type}"
-        update: Any = (
-            contact_services.person_update
-            if job.object_type == "person"
-            else contact_services.company_update
-        )
-        id_arg = "person_id" if job.object_type == "person" else "company_id"
+        if job.object_type == ObjectType.LEAD:
+            lead_rows.delete_created(actor=actor, ids=created, source=f"undo:{job.pk}")
+        else:
+            batch.delete_batch(
+                actor=actor, object_type=job.object_type, ids=created, source=f"undo:{job.pk}"
+            )
+        label = mapping.MODEL_LABELS[job.object_type]
+        update, id_arg = _update_service(job.object_type)
         changed = job.records.filter(created=False).values_list("object_id", flat=True)
         for object_id in changed.iterator(chunk_size=1000):
             entry = (
@@ -550,6 +579,19 @@ def import_undo(*, actor: Actor, job_id) -> ImportJob:
             source="import",
         )
     return job
+
+
+def _update_service(object_type: str) -> tuple[Any, str]:
+    """The service that updates one record of the kind, and the name of its id argument."""
+    from rapport.contacts import services as contact_services
+    from rapport.sales import lead_services
+
+    services: dict[str, tuple[Any, str]] = {
+        "person": (contact_services.person_update, "person_id"),
+        "company": (contact_services.company_update, "company_id"),
+        "lead": (lead_services.lead_update, "lead_id"),
+    }
+    return services[object_type]
 
 
 _ADDRESS_FIELDS = ("street", "city", "region", "postal_code", "country")

@@ -134,6 +134,8 @@ def import_map(request: HttpRequest, job_id) -> HttpResponse:
                 services.import_start(actor=actor, job_id=job.pk, dry_run=action == "dry_run")
                 return redirect("imports:detail", job_id=job.pk)
             preview = services.import_preview(actor=actor, job_id=job.pk)
+            for row in preview:  # the Result column names the cells to look at
+                row["bad_columns"] = [job.headers[int(i)] for i in row["cell_errors"]]
         except ValidationFailed as exc:
             errors = [e.message for e in exc.errors] or [exc.detail]
     targets = mapping.targets_for(actor.workspace, job.object_type)

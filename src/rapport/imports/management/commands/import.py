@@ -1,4 +1,4 @@
-"""rapport import people|companies FILE --workspace SLUG [--mapping M] [--dry-run]"""
+"""rapport import people|companies|leads FILE --workspace SLUG [--mapping M] [--dry-run]"""
 
 from __future__ import annotations
 
@@ -15,11 +15,18 @@ from rapport.imports import mapping, services
 from rapport.imports.models import ImportMapping
 from rapport.tenancy.models import Workspace
 
-KINDS = {"people": "person", "person": "person", "companies": "company", "company": "company"}
+KINDS = {
+    "people": "person",
+    "person": "person",
+    "companies": "company",
+    "company": "company",
+    "leads": "lead",
+    "lead": "lead",
+}
 
 
 class Command(BaseCommand):
-    help = "Import people or companies from a CSV, XLSX or vCard file, with a progress bar."
+    help = "Import people, companies or leads from a CSV, XLSX or vCard file, with a progress bar."
 
     def add_arguments(self, parser):
         parser.add_argument("kind", choices=sorted(KINDS))
@@ -30,7 +37,11 @@ class Command(BaseCommand):
             help="A saved mapping template's name, or a JSON file of {column header: field}",
         )
         parser.add_argument("--mode", default="upsert", choices=["upsert", "create", "update"])
-        parser.add_argument("--match", default=None, help="email, domain, external_id or name")
+        parser.add_argument(
+            "--match",
+            default=None,
+            help="email, domain, external_id or name (leads: email); '' to always create",
+        )
         parser.add_argument("--dry-run", action="store_true", help="Check every row, write none")
         parser.add_argument("--no-create-companies", action="store_true")
         parser.add_argument(
