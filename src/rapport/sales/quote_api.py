@@ -2,7 +2,8 @@
 shape the answer. Roles and rules live in ``sales.quote_services``.
 
 Products: every member reads; managers, admins and owners write (403 otherwise).
-Line items and quotes: whoever may see the deal reads; members and up write.
+Line items and quotes: whoever may see the deal reads; members and up write; a draft quote is
+deleted by its creator or a manager (members: any, when the workspace allows it).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import uuid
 from django.http import HttpResponse
 from ninja import Query, Router
 
+from rapport.audit import selectors as audit_selectors
+from rapport.audit.schemas import AuditEntryList, AuditEntryOut
 from rapport.core.api import (
     COMMON_ERRORS,
     WRITE_ERRORS,
@@ -40,6 +43,7 @@ from .quote_schemas import (
     QuoteOut,
     QuotePatchIn,
     QuoteSendIn,
+    QuoteStatusValue,
 )
 
 products_router = Router(tags=["products"])
@@ -49,6 +53,7 @@ line_items_router = Router(tags=["deals"])
 Limit = Query(50, ge=1, le=500, description="Page size (max 500)")
 Cursor = Query(None, max_length=1000, description="The `next` value of the previous page")
 DealParam = Query(None, description="Only this deal's quotes")
+StatusParam = Query(None, description="Only quotes showing this status (past validity: expired)")
 
 
 # --- products -----------------------------------------------------------------------------------
@@ -126,6 +131,22 @@ def delete_product(request, product_id: uuid.UUID) -> HttpResponse:
     return HttpResponse(status=204)
 
 
+@products_router.get(
+    "/{product_id}/history",
+    response={200: AuditEntryList, **COMMON_ERRORS},
+    summary="Field-level change history of a product (the audit log)",
+)
+def product_history(
+    request, product_id: uuid.UUID, limit: int = Limit, cursor: str | None = Cursor
+) -> HttpResponse:
+    actor = actor_of(request)
+    product = selectors.product_get(actor=actor, product_id=product_id)
+    return list_response(
+        AuditEntryOut,
+        audit_selectors.record_history(actor=actor, obj=product, cursor=cursor, limit=limit),
+    )
+
+
 # --- deal line items ----------------------------------------------------------------------------
 
 
@@ -179,10 +200,13 @@ def put_line_items(request, deal_id: uuid.UUID, payload: LineItemsIn) -> HttpRes
 def list_quotes(
     request,
     deal: uuid.UUID | None = DealParam,
+    status: QuoteStatusValue | None = StatusParam,
     limit: int = Limit,
     cursor: str | None = Cursor,
 ) -> HttpResponse:
-    page = selectors.quote_page(actor=actor_of(request), deal=deal, cursor=cursor, limit=limit)
+    page = selectors.quote_page(
+        actor=actor_of(request), deal=deal, status=status, cursor=cursor, limit=limit
+    )
     return list_response(QuoteOut, page)
 
 
@@ -228,6 +252,37 @@ def update_quote(request, quote_id: uuid.UUID, payload: QuotePatchIn) -> HttpRes
         source="api",
     )
     return record_response(QuoteOut, selectors.quote_get(actor=actor, quote_id=quote.pk))
+
+
+@quotes_router.delete(
+    "/{quote_id}",
+    response={204: None, **WRITE_ERRORS},
+    summary="Delete a draft quote (sent and decided quotes stay: 422)",
+)
+def delete_quote(request, quote_id: uuid.UUID) -> HttpResponse:
+    services.quote_delete(
+        actor=actor_of(request),
+        quote_id=quote_id,
+        expected_version=if_match_version(request),
+        source="api",
+    )
+    return HttpResponse(status=204)
+
+
+@quotes_router.get(
+    "/{quote_id}/history",
+    response={200: AuditEntryList, **COMMON_ERRORS},
+    summary="Field-level change history of a quote (the audit log)",
+)
+def quote_history(
+    request, quote_id: uuid.UUID, limit: int = Limit, cursor: str | None = Cursor
+) -> HttpResponse:
+    actor = actor_of(request)
+    quote = selectors.quote_get(actor=actor, quote_id=quote_id)
+    return list_response(
+        AuditEntryOut,
+        audit_selectors.record_history(actor=actor, obj=quote, cursor=cursor, limit=limit),
+    )
 
 
 @quotes_router.post(

@@ -2,24 +2,22 @@
 
 Everything a user typed (terms, line names, the deal and company names) goes through the
 template's auto-escaping, so hostile text renders as text. WeasyPrint fetches nothing: only
-``data:`` URLs are allowed, so a quote can never make the server request a URL.
+``data:`` URLs are allowed, so a quote can never make the server request a URL; the workspace
+logo is embedded as one (read from the storage here, never fetched by URL).
 """
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django.template.loader import render_to_string
 
+from rapport.tenancy.logo_services import logo_data_uri
+
+from .quote_format import plain
 from .quote_models import Quote
 
 TEMPLATE = "sales/quotes/pdf.html"
-
-
-def plain(value: Decimal) -> str:
-    """A decimal without trailing zeros or exponent: 2.5000 -> "2.5", 10.00 -> "10"."""
-    return f"{value.normalize():f}"
 
 
 def quote_context(quote: Quote) -> dict[str, Any]:
@@ -38,7 +36,8 @@ def quote_context(quote: Quote) -> dict[str, Any]:
         "workspace": quote.workspace,
         "deal": deal,
         "company": deal.company if deal.company_id else None,
-        # No workspace logo exists yet: the workspace name is the letterhead.
+        # The letterhead: the workspace's logo, or its name when it has none.
+        "logo_src": logo_data_uri(quote.workspace),
         "logo_text": quote.workspace.name,
     }
 

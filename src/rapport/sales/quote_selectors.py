@@ -12,7 +12,7 @@ from rapport.core.validation import clean_uuid
 
 from .models import Deal
 from .quote_models import DealLineItem, Product, ProductPrice, Quote, QuoteLine
-from .quote_services import visible_quotes
+from .quote_services import status_q, visible_quotes
 
 PRODUCT_SORTS = ("name", "sku", "created_at", "updated_at")
 
@@ -77,10 +77,21 @@ def _quotes(actor: Actor):
     )
 
 
-def quote_page(*, actor: Actor, deal=None, cursor: str | None = None, limit: int = 50) -> Page:
+def quote_page(
+    *,
+    actor: Actor,
+    deal=None,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """``status`` filters on the status the answer shows (an open quote past its validity
+    date is "expired"), so a filtered list never disagrees with its rows."""
     qs = _quotes(actor)
     if deal is not None:
         qs = qs.filter(deal_id=clean_uuid(deal, "deal"))
+    if status:
+        qs = qs.filter(status_q(status))
     return keyset_page(
         qs,
         sort=parse_sort("-created_at", ("created_at",), "-created_at"),

@@ -21,6 +21,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -35,12 +36,13 @@ from rapport.core.errors import (
     ValidationFailed,
     check_version,
 )
-from rapport.core.policy import require_write
+from rapport.core.policy import require_delete, require_write
 from rapport.core.validation import clean_amount, clean_currency, clean_date, clean_text, clean_uuid
 
 from . import quote_events as events
 from . import services as deal_services
 from .models import Deal
+from .quote_format import money_text
 from .quote_models import (
     DealLineItem,
     Product,
@@ -625,18 +627,36 @@ def _quote(actor: Actor, quote_id, *, lock: bool = False) -> Quote:
     return quote
 
 
+# Expiry is computed, not stored: a draft or sent quote whose validity date has passed *is*
+# expired from that day on, in every page, filter and API answer, with no daily task to wait
+# for and no window in which a stored status lies. ``is_expired`` (one quote) and
+# ``status_q`` (a query) are the two spellings of this one rule; keep them together.
+OPEN_STATUSES = (QuoteStatus.DRAFT, QuoteStatus.SENT)
+
+
 def is_expired(quote: Quote, today: dt.date | None = None) -> bool:
     if quote.status == QuoteStatus.EXPIRED:
         return True
     return (
-        quote.status in (QuoteStatus.DRAFT, QuoteStatus.SENT)
+        quote.status in OPEN_STATUSES
         and quote.valid_until is not None
         and quote.valid_until < (today or timezone.localdate())
     )
 
 
-def effective_status(quote: Quote) -> str:
-    return QuoteStatus.EXPIRED.value if is_expired(quote) else quote.status
+def effective_status(quote: Quote, today: dt.date | None = None) -> str:
+    return QuoteStatus.EXPIRED.value if is_expired(quote, today) else quote.status
+
+
+def status_q(status: str, today: dt.date | None = None) -> Q:
+    """The quotes whose ``effective_status`` is ``status``, as a query condition."""
+    today = today or timezone.localdate()
+    lapsed = Q(status__in=OPEN_STATUSES, valid_until__lt=today)
+    if status == QuoteStatus.EXPIRED:
+        return Q(status=QuoteStatus.EXPIRED) | lapsed
+    if status in OPEN_STATUSES:
+        return Q(status=status) & (Q(valid_until__isnull=True) | Q(valid_until__gte=today))
+    return Q(status=status)
 
 
 @transaction.atomic
@@ -714,6 +734,50 @@ def quote_update(
     return revision
 
 
+@transaction.atomic
+def quote_delete(
+    *, actor: Actor, quote_id, expected_version: int | None = None, source: str = ""
+) -> None:
+    """Deletes a draft: no customer has seen it. A sent or decided quote is the record of
+    what was offered and stays. Deleting a draft revision makes the revision it replaced the
+    current one again (sent, as it was), so the customer's link keeps working."""
+    quote = _quote(actor, quote_id, lock=True)
+    require_delete(actor, quote)
+    check_version(quote, expected_version)
+    if quote.status != QuoteStatus.DRAFT:
+        raise ValidationFailed.one(
+            "status",
+            f"Only drafts can be deleted; this quote is {effective_status(quote)} and stays as "
+            "the record of what was offered.",
+        )
+    previous = (
+        Quote.objects.in_workspace(actor.workspace)
+        .select_for_update()
+        .filter(number=quote.number, revision=quote.revision - 1, status=QuoteStatus.SUPERSEDED)
+        .first()
+    )
+    record(
+        actor=actor,
+        action=events.QUOTE_DELETED,
+        obj=quote,
+        changes=diff(quote_snapshot(quote), {}),
+        source=source,
+    )
+    quote.delete()
+    if previous is not None:
+        previous.status = QuoteStatus.SENT
+        previous.version += 1
+        previous.stamp(actor)
+        previous.save()
+        record(
+            actor=actor,
+            action=events.QUOTE_UPDATED,
+            obj=previous,
+            changes={"status": {"before": "superseded", "after": "sent"}},
+            source=source,
+        )
+
+
 def quote_recipients(deal: Deal) -> list[str]:
     emails = (
         deal.deal_people.filter(person__deleted_at__isnull=True)
@@ -730,7 +794,12 @@ def _check_open(quote: Quote, *, field: str = "status") -> None:
             field, "A newer revision of this quote exists: only the latest can be used."
         )
     if is_expired(quote):
-        raise ValidationFailed.one(field, "This quote has expired.")
+        until = f" on {quote.valid_until:%Y-%m-%d}" if quote.valid_until else ""
+        raise ValidationFailed.one(
+            field,
+            f"This quote expired{until}: it can no longer be accepted or sent. "
+            "A new validity date makes it usable again (a sent quote gets a new revision).",
+        )
 
 
 @transaction.atomic
@@ -770,7 +839,7 @@ def quote_send(*, actor: Actor, quote_id, message: str = "", source: str = "") -
             [
                 message,
                 f"Please find attached quote {quote.label} from {workspace_name} "
-                f"({quote.currency} {quote.total:,.2f}).",
+                f"({money_text(quote.total, quote.currency)}).",
                 f"View, accept or decline it online: {public_url(quote)}",
             ],
         )

@@ -11,12 +11,14 @@ from typing import Any
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from rapport.core.actors import Actor, Role
 from rapport.core.errors import DomainError, NotFound, PermissionDenied
 from rapport.core.policy import can_write
+from rapport.tenancy.logo_services import logo_version
+from rapport.tenancy.logo_views import logo_response
 from rapport.ui.views import workspace_required
 
 from . import quote_selectors as selectors
@@ -33,6 +35,11 @@ def _actor(request: HttpRequest) -> Actor:
 
 def _errors(exc: DomainError) -> list[str]:
     return [f"{e.field}: {e.message}" for e in exc.errors] or [exc.detail]
+
+
+def _logo_url(workspace, url: str) -> str:
+    """Where the page loads the workspace logo from ("" without one: the name is shown)."""
+    return f"{url}?v={logo_version(workspace)}" if workspace.logo else ""
 
 
 def _pdf_response(quote) -> HttpResponse:
@@ -267,6 +274,9 @@ def quote_detail(request: HttpRequest, quote_id: uuid.UUID) -> HttpResponse:
             "recipients": services.quote_recipients(quote.deal),
             "can_edit": can_write(actor),
             "is_open": status in ("draft", "sent"),
+            # An expired quote still takes a new validity date (a sent one as a revision).
+            "editable": quote.status in ("draft", "sent"),
+            "logo_url": _logo_url(quote.workspace, reverse("tenancy:logo_image")),
         },
     )
 
@@ -344,6 +354,23 @@ def quote_decide(request: HttpRequest, quote_id: uuid.UUID, decision: str) -> Ht
     )
 
 
+@workspace_required
+@require_POST
+def quote_delete(request: HttpRequest, quote_id: uuid.UUID) -> HttpResponse:
+    actor = _actor(request)
+    quote = selectors.quote_get(actor=actor, quote_id=quote_id)
+    try:
+        services.quote_delete(actor=actor, quote_id=quote.pk, source="ui")
+    except (NotFound, PermissionDenied):
+        raise
+    except DomainError as exc:
+        for line in _errors(exc):
+            messages.error(request, line)
+        return redirect("sales:quote_detail", quote_id=quote.pk)
+    messages.success(request, f"Draft {quote.label} deleted.")
+    return redirect("sales:deal_quotes", deal_id=quote.deal_id)
+
+
 # --- the customer's page (no login) -------------------------------------------------------------
 
 
@@ -369,7 +396,8 @@ def quote_public(request: HttpRequest, token: str) -> HttpResponse:
         except NotFound:
             raise Http404("No such quote")
         except DomainError as exc:
-            errors = _errors(exc)
+            # The customer reads sentences, not field names.
+            errors = [e.message for e in exc.errors] or [exc.detail]
         else:
             done = "accepted" if decision == "accept" else "declined"
     status = services.effective_status(quote)
@@ -384,6 +412,9 @@ def quote_public(request: HttpRequest, token: str) -> HttpResponse:
             "errors": errors,
             "done": done,
             "can_decide": status == "sent",
+            "logo_url": _logo_url(
+                quote.workspace, reverse("sales:quote_public_logo", args=[token])
+            ),
         },
         status=422 if errors else 200,
     )
@@ -391,6 +422,11 @@ def quote_public(request: HttpRequest, token: str) -> HttpResponse:
 
 def quote_public_pdf(request: HttpRequest, token: str) -> HttpResponse:
     return _pdf_response(_public_quote(token))
+
+
+def quote_public_logo(request: HttpRequest, token: str) -> HttpResponse:
+    """The letterhead of the customer's page (the link is the only credential it needs)."""
+    return logo_response(_public_quote(token).workspace)
 
 
 urlpatterns = [
@@ -404,6 +440,7 @@ urlpatterns = [
     path("quotes/<uuid:quote_id>/pdf/", quote_pdf_download, name="quote_pdf"),
     path("quotes/<uuid:quote_id>/edit/", quote_edit, name="quote_edit"),
     path("quotes/<uuid:quote_id>/send/", quote_send, name="quote_send"),
+    path("quotes/<uuid:quote_id>/delete/", quote_delete, name="quote_delete"),
     path(
         "quotes/<uuid:quote_id>/accept/",
         quote_decide,
@@ -418,4 +455,5 @@ urlpatterns = [
     ),
     path("q/<str:token>/", quote_public, name="quote_public"),
     path("q/<str:token>/pdf/", quote_public_pdf, name="quote_public_pdf"),
+    path("q/<str:token>/logo/", quote_public_logo, name="quote_public_logo"),
 ]

@@ -39,6 +39,8 @@ class Workspace(models.Model):
     record_access = models.CharField(
         max_length=8, choices=RecordAccess.choices, default=RecordAccess.ALL
     )
+    # The letterhead of quotes: a PNG or JPEG in the default storage (``logo_services``).
+    logo = models.FileField(upload_to="workspace-logos/", max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

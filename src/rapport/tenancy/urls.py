@@ -2,7 +2,7 @@ from django.urls import path
 
 from rapport.users import views as user_views
 
-from . import views
+from . import logo_views, views
 
 app_name = "tenancy"
 urlpatterns = [
@@ -18,6 +18,7 @@ urlpatterns = [
         views.invitation_revoke,
         name="invitation_revoke",
     ),
+    *logo_views.urlpatterns,
     path("settings/teams/", views.teams, name="teams"),
     path("settings/teams/<uuid:team_id>/", views.team_edit, name="team_edit"),
     path("settings/teams/<uuid:team_id>/delete/", views.team_delete, name="team_delete"),

@@ -89,6 +89,7 @@ def _settings_page(
     *,
     workspace_form: WorkspaceForm | None = None,
     invite_form: InviteForm | None = None,
+    logo_errors: list[str] | None = None,
     status: int = 200,
 ) -> HttpResponse:
     actor = actor_of(request)
@@ -113,6 +114,7 @@ def _settings_page(
         "invite_form": invite_form or InviteForm(actor=actor),
         "invitations": selectors.pending_invitations(actor=actor) if admin else [],
         "now": timezone.now(),
+        "logo_errors": logo_errors or [],
     }
     return render(request, "tenancy/settings.html", context, status=status)
 
