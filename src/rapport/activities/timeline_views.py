@@ -267,6 +267,7 @@ def _change_names(actor: Actor, entries: list) -> dict[str, dict[str, str]]:
     """Names for the owners and companies the page's changes mention: one query each."""
     from rapport.contacts.models import LifecycleStage
     from rapport.contacts.selectors import company_choices
+    from rapport.sales.lead_models import LeadStatus
     from rapport.tenancy.selectors import member_choices
 
     wanted: dict[str, set[str]] = {"owner_id": set(), "company_id": set()}
@@ -278,7 +279,8 @@ def _change_names(actor: Actor, entries: list) -> dict[str, dict[str, str]]:
             wanted[key].update(str(v) for v in (change.get("before"), change.get("after")) if v)
     names: dict[str, dict[str, str]] = {
         "lifecycle_stage": dict(LifecycleStage.choices),
-        "status": {"open": "Open", "won": "Won", "lost": "Lost"},
+        # a deal's status, and a lead's (the values do not overlap)
+        "status": {"open": "Open", "won": "Won", "lost": "Lost", **dict(LeadStatus.choices)},
     }
     names["owner_id"] = (
         dict(member_choices(workspace=actor.workspace)) if wanted["owner_id"] else {}

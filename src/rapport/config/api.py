@@ -121,6 +121,7 @@ def _register_routers() -> None:
     )
     from rapport.sales.forecast_api import forecast_router, quotas_router
     from rapport.sales.lead_api import leads_router
+    from rapport.sales.lead_rule_api import assignment_rules_router, scoring_rules_router
     from rapport.sales.quote_api import line_items_router, products_router, quotes_router
     from rapport.search.api import router as search_router
 
@@ -145,6 +146,8 @@ def _register_routers() -> None:
     api.add_router("/deals", deals_router)
     api.add_router("/deals", line_items_router)  # /deals/{id}/line-items
     api.add_router("/leads", leads_router)
+    api.add_router("/lead-scoring-rules", scoring_rules_router)
+    api.add_router("/lead-assignment-rules", assignment_rules_router)
     api.add_router("/products", products_router)
     api.add_router("/quotes", quotes_router)
     api.add_router("/lost-reasons", lost_reasons_router)

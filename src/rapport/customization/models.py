@@ -16,6 +16,11 @@ class ObjectType(models.TextChoices):
     PERSON = "contacts.person", "People"
     COMPANY = "contacts.company", "Companies"
     DEAL = "sales.deal", "Deals"
+    LEAD = "sales.lead", "Leads"
+
+
+# The record types whose lists can be saved as views (leads have custom fields, not views).
+VIEW_TYPES = ("contacts.person", "contacts.company", "sales.deal")
 
 
 class FieldType(models.TextChoices):

@@ -33,7 +33,7 @@ from rapport.core.validation import clean_text
 from rapport.search import services as search_index
 
 from . import events
-from .models import CustomField, ObjectType, SavedView
+from .models import VIEW_TYPES, CustomField, ObjectType, SavedView
 from .selectors import records_with_value, value_count
 from .types import check_pattern, clean_options, get_type, type_names
 
@@ -435,10 +435,8 @@ def _clean_view(actor: Actor, data: Mapping[str, Any], *, current: SavedView | N
     c = _Collector()
     if current is None:
         object_type = data.get("object_type")
-        if object_type not in ObjectType.values:
-            raise ValidationFailed.one(
-                "object_type", f"Use one of: {', '.join(ObjectType.values)}."
-            )
+        if object_type not in VIEW_TYPES:
+            raise ValidationFailed.one("object_type", f"Use one of: {', '.join(VIEW_TYPES)}.")
         c.values["object_type"] = object_type
     else:
         object_type = current.object_type

@@ -179,6 +179,13 @@ LIST_URL_NAMES = {
     "contacts.company": "contacts:company_list",
     "sales.deal": "sales:deal_table",
 }
+# The main menu item a view editor of each object type marks as the current page.
+NAV_ITEMS = {
+    "contacts.person": "people",
+    "contacts.company": "companies",
+    "sales.deal": "deals",
+    "sales.lead": "leads",
+}
 
 
 def _list_url(view) -> str:
@@ -340,7 +347,7 @@ def view_edit(request: HttpRequest, view_id: uuid.UUID) -> HttpResponse:
         "entries": builder.entries(tree, fields, condition_errors, members),
         "condition_count": count_conditions(tree),
         "builder_id": BUILDER_ID,
-        "nav": "people" if view.object_type == "contacts.person" else "companies",
+        "nav": NAV_ITEMS.get(view.object_type, ""),
     }
     if htmx_target(request) == BUILDER_ID:
         return render(request, "customization/partials/condition_builder.html", context)

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from rapport.core.custom_fields import search_text
 from rapport.core.models import (
     ActorStamped,
     HasCustomFields,
@@ -101,6 +102,26 @@ class Lead(WorkspaceModel, ActorStamped, Versioned, SoftDeletable, Tagged, HasCu
     def __str__(self) -> str:
         name = f"{self.first_name} {self.last_name}".strip()
         return name or self.email or self.company_name or "Lead"
+
+    def search_document(self) -> tuple[str, str, str]:
+        """Title, subtitle and text of the lead's global search entry (``search.services``)."""
+        subtitle = " · ".join(filter(None, [self.company_name, self.email]))
+        text = " ".join(
+            filter(
+                None,
+                [
+                    self.first_name,
+                    self.last_name,
+                    self.email,
+                    self.phone,
+                    self.company_name,
+                    self.title,
+                    self.source,
+                    search_text(self),
+                ],
+            )
+        )
+        return str(self), subtitle, text
 
 
 class RuleKind(models.TextChoices):

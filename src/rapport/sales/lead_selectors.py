@@ -11,7 +11,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from rapport.core.actors import Actor
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.models import Tag
-from rapport.core.pagination import Page, keyset_page, parse_sort
+from rapport.core.pagination import Page, Sort, keyset_page, parse_sort
 
 from .lead_models import Lead, LeadStatus
 
@@ -79,12 +79,34 @@ def lead_list(
     return keyset_page(qs, sort=parsed, cursor=cursor, limit=limit)
 
 
-def lead_get(*, actor: Actor, lead_id) -> Lead:
+def lead_get(*, actor: Actor, lead_id, for_display: bool = False) -> Lead:
+    """The visible lead, or NotFound. ``for_display`` also loads what its page shows (the
+    people who created and last changed it, the web form it came through)."""
     try:
         pk = lead_id if isinstance(lead_id, uuid.UUID) else uuid.UUID(str(lead_id))
     except ValueError:
         raise NotFound("No such lead.")
-    lead = leads(actor).select_related("owner").prefetch_related(_TAGS).filter(pk=pk).first()
+    qs = leads(actor).select_related("owner").prefetch_related(_TAGS)
+    if for_display:
+        qs = qs.select_related("created_by", "updated_by", "form")
+    lead = qs.filter(pk=pk).first()
     if lead is None:
         raise NotFound("No such lead.")
     return lead
+
+
+TRASH_SORT = Sort(field="deleted_at", descending=True)  # newest deletions first, then by id
+
+
+def deleted_leads(*, actor: Actor, q: str = "", cursor: str | None, limit: int) -> Page:
+    """One keyset page of the deleted leads the actor may see (``in_trash_of``: workspace and
+    record access, like ``visible_to`` for live leads)."""
+    qs = Lead.objects.in_trash_of(actor).select_related("owner", "deleted_by")
+    if q:
+        qs = qs.filter(
+            Q(first_name__icontains=q)
+            | Q(last_name__icontains=q)
+            | Q(email__icontains=q)
+            | Q(company_name__icontains=q)
+        )
+    return keyset_page(qs, sort=TRASH_SORT, cursor=cursor, limit=limit)

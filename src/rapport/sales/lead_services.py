@@ -44,6 +44,7 @@ from rapport.core.validation import (
     clean_text,
     clean_uuid,
 )
+from rapport.search import services as search_index
 from rapport.tenancy.models import TeamMember
 
 from . import lead_events as events
@@ -226,67 +227,245 @@ def assign_owner(actor: Actor, lead: Lead) -> None:
                 return
 
 
-@transaction.atomic
-def assignment_rule_create(*, actor: Actor, data: Mapping[str, Any]) -> LeadAssignmentRule:
-    """A routing rule (admins): a condition (``field``/``operator``/``value`` and/or
-    ``countries``) and a target, a ``user`` or a ``team`` (round robin)."""
-    from rapport.tenancy.models import Team
+# The rules a workspace keeps: a settings list, not a table of data (every lead save reads them).
+MAX_RULES = 200
+ASSIGNMENT_RULE_KEYS = frozenset(
+    {"name", "active", "field", "operator", "value", "countries", "team", "user", "position"}
+)
+ASSIGNMENT_RULE_SNAPSHOT = (
+    "name",
+    "active",
+    "field",
+    "operator",
+    "value",
+    "countries",
+    "team_id",
+    "user_id",
+)
 
-    require_admin(actor)
-    ws = actor.workspace
-    c = ErrorCollector()
-    c.take("name", clean_text, data.get("name"), field="name", max_length=100)
-    c.take("value", clean_text, data.get("value"), field="value", max_length=255)
-    countries = data.get("countries") or []
-    if not isinstance(countries, list) or len(countries) > 300:
+
+def _unknown_keys(c: ErrorCollector, data: Mapping[str, Any], allowed: frozenset[str]) -> None:
+    for key in data:
+        if key not in allowed:
+            c.errors.append(FieldError(str(key)[:100], "Unknown field."))
+
+
+def _clean_condition(
+    c: ErrorCollector, ws, *, field: Any, operator: Any, value: str, required: bool
+) -> tuple[str, str, str]:
+    """The lead-field test scoring and assignment rules share: ``field`` is a lead field or
+    ``custom.<key>`` of one of the workspace's lead custom fields. Answers (field, operator,
+    value), all "" when there is no test."""
+    from rapport.customization.selectors import fields_for
+
+    if field is not None and not isinstance(field, str):
+        c.errors.append(FieldError("field", "Must be text."))
+        return "", "", ""
+    field = (field or "").strip()
+    if not field:
+        if required:
+            c.errors.append(FieldError("field", "Choose the lead field to test."))
+        return "", "", ""
+    custom = [f"custom.{f.key}" for f in fields_for(ws, LEAD_MODEL_LABEL)]
+    if field not in SCORABLE_FIELDS and field not in custom:
+        known = ", ".join([*SCORABLE_FIELDS, *custom])
+        c.errors.append(FieldError("field", f"Unknown lead field; use one of: {known}."))
+    if operator not in RuleOperator.values:
+        c.errors.append(FieldError("operator", "Choose equals, contains or not_empty."))
+        return field, "", value
+    if operator == RuleOperator.NOT_EMPTY:
+        return field, operator, ""
+    if not value:
+        c.errors.append(FieldError("value", "Give the value to compare with."))
+    return field, operator, value
+
+
+def _clean_countries(c: ErrorCollector, countries: Any) -> list[str]:
+    if countries is None:
+        return []
+    if not isinstance(countries, list | tuple) or len(countries) > 300:
         c.errors.append(FieldError("countries", "Send a list of country codes."))
-        countries = []
-    cleaned = []
+        return []
+    cleaned: list[str] = []
     for i, code in enumerate(countries):
         try:
-            cleaned.append(clean_country(code, field=f"countries.{i}"))
-        except ValidationFailed as exc:
-            c.errors.extend(exc.errors)
-    field = str(data.get("field") or "")
-    operator = str(data.get("operator") or "")
-    if field:
-        if field not in SCORABLE_FIELDS and not field.startswith("custom."):
-            c.errors.append(FieldError("field", f"Use one of: {', '.join(SCORABLE_FIELDS)}."))
-        if operator not in RuleOperator.values:
-            c.errors.append(FieldError("operator", "Choose equals, contains or not_empty."))
-    c.take("user_id", clean_member, ws, data.get("user"), "user")
-    team = None
-    if data.get("team"):
-        try:
-            team = Team.objects.filter(workspace=ws, pk=clean_uuid(data["team"], "team")).first()
+            code = clean_country(code, field=f"countries.{i}")
         except ValidationFailed as exc:
             c.errors.extend(exc.errors)
         else:
-            if team is None:
-                c.errors.append(FieldError("team", "No such team in this workspace."))
-    c.raise_if_any()
-    if (team is None) == (c.values.get("user_id") is None):
-        raise ValidationFailed.one("user", "Assign to one user or one team.")
-    rule = LeadAssignmentRule(
-        workspace=ws,
-        name=c.values["name"],
-        position=LeadAssignmentRule.objects.filter(workspace=ws).count(),
-        field=field,
-        operator=operator if field else "",
-        value=c.values["value"],
-        countries=cleaned,
-        team=team,
-        user_id=c.values.get("user_id"),
+            if code and code not in cleaned:
+                cleaned.append(code)
+    return cleaned
+
+
+def _clean_team(c: ErrorCollector, ws, value: Any):
+    from rapport.tenancy.models import Team
+
+    if value in (None, ""):
+        return None
+    try:
+        pk = clean_uuid(value, "team")
+    except ValidationFailed as exc:
+        c.errors.extend(exc.errors)
+        return None
+    if not Team.objects.filter(workspace=ws, pk=pk).exists():
+        c.errors.append(FieldError("team", "No such team in this workspace."))
+        return None
+    return pk
+
+
+def _clean_assignment_rule(
+    actor: Actor, data: Mapping[str, Any], *, current: LeadAssignmentRule | None
+) -> dict[str, Any]:
+    """The whole rule after ``data`` is applied to ``current`` (None: a new rule). Sending
+    ``user`` or ``team`` replaces the target: the other one is cleared."""
+    if not isinstance(data, Mapping):
+        raise ValidationFailed.one("body", "Send a JSON object.")
+    ws = actor.workspace
+    before = assignment_rule_snapshot(current) if current else {}
+
+    def pick(key: str, default: Any) -> Any:
+        return data[key] if key in data else before.get(key, default)
+
+    c = ErrorCollector()
+    _unknown_keys(c, data, ASSIGNMENT_RULE_KEYS)
+    c.take("name", clean_text, pick("name", ""), field="name", max_length=100)
+    c.take("value", clean_text, pick("value", ""), field="value", max_length=255)
+    c.take("active", _clean_bool, pick("active", True), "active")
+    countries = _clean_countries(c, pick("countries", []))
+    field, operator, value = _clean_condition(
+        c,
+        ws,
+        field=pick("field", ""),
+        operator=pick("operator", ""),
+        value=c.values.get("value", ""),
+        required=False,
     )
+    if "user" in data or "team" in data:
+        user, team = data.get("user"), data.get("team")
+    else:
+        user, team = before.get("user_id"), before.get("team_id")
+    c.take("user_id", clean_member, ws, user, "user")
+    team_id = _clean_team(c, ws, team)
+    c.raise_if_any()
+    user_id = c.values["user_id"]
+    if user_id is None and team_id is None:
+        raise ValidationFailed.one("user", "Assign to one user or one team.")
+    if user_id is not None and team_id is not None:
+        raise ValidationFailed.one("team", "Assign to a user or to a team, not both.")
+    return {
+        "name": c.values["name"],
+        "active": c.values["active"],
+        "field": field,
+        "operator": operator,
+        "value": value,
+        "countries": countries,
+        "team_id": team_id,
+        "user_id": user_id,
+    }
+
+
+def assignment_rule_snapshot(rule: LeadAssignmentRule) -> dict[str, Any]:
+    return {key: getattr(rule, key) for key in ASSIGNMENT_RULE_SNAPSHOT}
+
+
+def _assignment_rule(actor: Actor, rule_id) -> LeadAssignmentRule:
+    # Found before the role is checked: another workspace's rule is 404 for every role.
+    rule = (
+        LeadAssignmentRule.objects.select_for_update()
+        .filter(workspace=actor.workspace, pk=clean_uuid(rule_id, "id"))
+        .first()
+    )
+    if rule is None:
+        raise NotFound("No such assignment rule.")
+    return rule
+
+
+def _renumber(rules: list[LeadAssignmentRule]) -> None:
+    """Positions 0..n-1 in list order (the order leads are routed in)."""
+    moved = []
+    for i, rule in enumerate(rules):
+        if rule.position != i:
+            rule.position = i
+            moved.append(rule)
+    LeadAssignmentRule.objects.bulk_update(moved, ["position"])
+
+
+def _ordered_rules(ws) -> list[LeadAssignmentRule]:
+    return list(
+        LeadAssignmentRule.objects.select_for_update()
+        .filter(workspace=ws)
+        .order_by("position", "created_at", "id")
+    )
+
+
+@transaction.atomic
+def assignment_rule_create(*, actor: Actor, data: Mapping[str, Any]) -> LeadAssignmentRule:
+    """A routing rule (admins), last in the order: a condition (``field``/``operator``/
+    ``value`` and/or ``countries``; none: every lead) and a target, a ``user`` or a ``team``
+    (round robin). ``position`` (0 = first) puts it elsewhere."""
+    require_admin(actor)
+    ws = actor.workspace
+    values = _clean_assignment_rule(actor, data, current=None)
+    position = None
+    if data.get("position") is not None:
+        position = clean_int(data["position"], field="position", maximum=MAX_RULES)
+    rules = _ordered_rules(ws)
+    if len(rules) >= MAX_RULES:
+        raise ValidationFailed.one("body", f"A workspace keeps at most {MAX_RULES} rules.")
+    rule = LeadAssignmentRule(workspace=ws, position=len(rules), **values)
     rule.stamp(actor, created=True)
     rule.save()
+    if position is not None and position < len(rules):
+        rules.insert(position, rule)
+        _renumber(rules)
     record(
         actor=actor,
         action=events.LEAD_ASSIGNMENT_RULE_CREATED,
         obj=rule,
-        changes=diff({}, {"name": rule.name, "field": field, "countries": cleaned}),
+        changes=diff({}, assignment_rule_snapshot(rule) | {"position": rule.position}),
     )
     return rule
+
+
+@transaction.atomic
+def assignment_rule_update(*, actor: Actor, rule_id, data: Mapping[str, Any]) -> LeadAssignmentRule:
+    """Changes a rule (admins; send only what changes). ``position`` moves it in the order,
+    the others shift."""
+    rule = _assignment_rule(actor, rule_id)
+    require_admin(actor)
+    values = _clean_assignment_rule(actor, data, current=rule)
+    before = assignment_rule_snapshot(rule) | {"position": rule.position}
+    if values["team_id"] != rule.team_id:
+        rule.last_index = -1  # a new team's round robin starts at its first member
+    for key, value in values.items():
+        setattr(rule, key, value)
+    if data.get("position") is not None:
+        position = clean_int(data["position"], field="position", maximum=MAX_RULES)
+        rules = [r for r in _ordered_rules(actor.workspace) if r.pk != rule.pk]
+        rules.insert(min(position, len(rules)), rule)
+        _renumber(rules)
+    changes = diff(before, assignment_rule_snapshot(rule) | {"position": rule.position})
+    if changes:
+        rule.stamp(actor)
+        rule.save()
+        record(actor=actor, action=events.LEAD_ASSIGNMENT_RULE_UPDATED, obj=rule, changes=changes)
+    return rule
+
+
+@transaction.atomic
+def assignment_rule_delete(*, actor: Actor, rule_id) -> None:
+    """Removes a rule (admins); the rules after it move up. Leads keep their owners."""
+    rule = _assignment_rule(actor, rule_id)
+    require_admin(actor)
+    record(
+        actor=actor,
+        action=events.LEAD_ASSIGNMENT_RULE_DELETED,
+        obj=rule,
+        changes=diff(assignment_rule_snapshot(rule), {}),
+    )
+    rule.delete()
+    _renumber(_ordered_rules(actor.workspace))
 
 
 # --- web forms ----------------------------------------------------------------------------------
@@ -381,6 +560,7 @@ def lead_create(
     record(
         actor=actor, action=events.LEAD_CREATED, obj=lead, changes=diff({}, after), source=source
     )
+    search_index.index_record(lead)
     return lead
 
 
@@ -429,6 +609,7 @@ def lead_update(
     if resolved is not None and new_tags != old_tags:
         lead.tags.set(resolved)
     record(actor=actor, action=events.LEAD_UPDATED, obj=lead, changes=changes, source=source)
+    search_index.index_record(lead)
     return lead
 
 
@@ -452,6 +633,60 @@ def lead_delete(
         changes={"deleted_at": {"before": None, "after": lead.deleted_at.isoformat()}},
         source=source,
     )
+    search_index.unindex_record(lead)
+
+
+@transaction.atomic
+def lead_restore(
+    *, actor: Actor, lead_id, expected_version: int | None = None, source: str = ""
+) -> Lead:
+    """Brings a lead back from the trash with its tags, score and history. Whoever may delete
+    the lead may bring it back; another workspace's lead, or one the record access setting
+    hides, is "not in the trash" (404)."""
+    lead = (
+        Lead.objects.in_trash_of(actor)
+        .select_for_update()
+        .filter(pk=clean_uuid(lead_id, "id"))
+        .first()
+    )
+    if lead is None:
+        raise NotFound("No such lead in the trash.")
+    require_write(actor)
+    require_delete(actor, lead)
+    check_version(lead, expected_version)
+    changes = {
+        "deleted_at": {
+            "before": lead.deleted_at.isoformat() if lead.deleted_at else None,
+            "after": None,
+        },
+        "deleted_by": {"before": str(lead.deleted_by_id or "") or None, "after": None},
+    }
+    lead.deleted_at = None
+    lead.deleted_by = None
+    lead.version += 1
+    lead.stamp(actor)
+    lead.save()
+    record(actor=actor, action=events.LEAD_RESTORED, obj=lead, changes=changes, source=source)
+    if lead.converted_at is None:  # a converted lead is found as what it became
+        search_index.index_record(lead)
+    return lead
+
+
+def lead_purge(
+    *, actor: Actor, now=None, batch_size: int | None = None, source: str = "retention"
+) -> int:
+    """Deletes for good the leads deleted longer ago than the workspace's trash retention
+    (called by the daily trash purge, ``contacts.tasks.purge_trash``), like deleted deals."""
+    from rapport.sales import services as sales
+
+    return sales.purge_expired(
+        actor=actor,
+        model=Lead,
+        purged=events.LEAD_PURGED,
+        now=now,
+        batch_size=batch_size or sales.PURGE_BATCH,
+        source=source,
+    )
 
 
 def leads_touch_interaction(lead_ids, occurred_at) -> None:
@@ -464,46 +699,95 @@ def leads_touch_interaction(lead_ids, occurred_at) -> None:
 # --- scoring rules ------------------------------------------------------------------------------
 
 
-@transaction.atomic
-def scoring_rule_create(*, actor: Actor, data: Mapping[str, Any]) -> LeadScoringRule:
-    require_admin(actor)
+SCORING_RULE_KEYS = frozenset({"kind", "field", "operator", "value", "points"})
+MAX_DECAY_DAYS = 3650
+
+
+def scoring_rule_snapshot(rule: LeadScoringRule) -> dict[str, Any]:
+    return {key: getattr(rule, key) for key in SCORING_RULE_KEYS}
+
+
+def _clean_scoring_rule(
+    actor: Actor, data: Mapping[str, Any], *, current: LeadScoringRule | None
+) -> dict[str, Any]:
+    """The whole rule after ``data`` is applied to ``current`` (None: a new rule), checked
+    as one: changing ``kind`` asks for what the new kind needs."""
+    from rapport.activities.models import ActivityType
+
+    if not isinstance(data, Mapping):
+        raise ValidationFailed.one("body", "Send a JSON object.")
+    merged = {**(scoring_rule_snapshot(current) if current else {}), **data}
     c = ErrorCollector()
+    _unknown_keys(c, data, SCORING_RULE_KEYS)
     c.take(
         "kind",
         clean_choice,
-        data.get("kind"),
+        merged.get("kind"),
         field="kind",
         choices=RuleKind.choices,
         default=RuleKind.FIELD,
     )
-    c.take("points", clean_int, data.get("points"), field="points", minimum=-1000, maximum=1000)
-    c.take("value", clean_text, data.get("value"), field="value", max_length=255)
-    c.raise_if_any()
-    kind, value = c.values["kind"], c.values["value"]
-    field, operator = "", ""
+    c.take("points", clean_int, merged.get("points"), field="points", minimum=-1000, maximum=1000)
+    c.take("value", clean_text, merged.get("value"), field="value", max_length=255)
+    kind, points = c.values.get("kind"), c.values.get("points")
+    field, operator, value = "", "", c.values.get("value", "")
+    if "points" in c.values and points is None:
+        c.errors.append(FieldError("points", "Give the points, from -1000 to 1000."))
     if kind == RuleKind.FIELD:
-        field = str(data.get("field") or "")
-        if field not in SCORABLE_FIELDS and not field.startswith("custom."):
-            raise ValidationFailed.one("field", f"Score one of: {', '.join(SCORABLE_FIELDS)}.")
-        operator = clean_choice(
-            data.get("operator"), field="operator", choices=RuleOperator.choices
+        field, operator, value = _clean_condition(
+            c,
+            actor.workspace,
+            field=merged.get("field"),
+            operator=merged.get("operator"),
+            value=value,
+            required=True,
         )
-        if not operator:
-            raise ValidationFailed.one("operator", "Choose equals, contains or not_empty.")
-        if operator != RuleOperator.NOT_EMPTY and not value:
-            raise ValidationFailed.one("value", "Give the value to compare with.")
+    elif kind == RuleKind.INTERACTION:
+        value = value.lower()
+        if value not in ActivityType.values:
+            types = ", ".join(ActivityType.values)
+            c.errors.append(FieldError("value", f"Choose the interaction type: {types}."))
     elif kind == RuleKind.DECAY:
-        clean_int(value, field="value", minimum=1, maximum=3650)
-    elif not value:
-        raise ValidationFailed.one("value", "Give the interaction type (call, email, meeting...).")
+        try:
+            days = clean_int(value, field="value", minimum=1, maximum=MAX_DECAY_DAYS)
+        except ValidationFailed as exc:
+            c.errors.extend(exc.errors)
+        else:
+            if days is None:
+                c.errors.append(FieldError("value", "Give the days without activity."))
+            value = str(days)
+        if points is not None and points < 1:
+            c.errors.append(FieldError("points", "Give the points lost per period, 1 to 1000."))
+    if points == 0 and kind != RuleKind.DECAY:
+        c.errors.append(FieldError("points", "A rule worth 0 points changes no score."))
+    c.raise_if_any()
+    return {"kind": kind, "field": field, "operator": operator, "value": value, "points": points}
+
+
+def _scoring_rule(actor: Actor, rule_id) -> LeadScoringRule:
+    # Found before the role is checked: another workspace's rule is 404 for every role.
+    rule = (
+        LeadScoringRule.objects.select_for_update()
+        .filter(workspace=actor.workspace, pk=clean_uuid(rule_id, "id"))
+        .first()
+    )
+    if rule is None:
+        raise NotFound("No such scoring rule.")
+    return rule
+
+
+@transaction.atomic
+def scoring_rule_create(*, actor: Actor, data: Mapping[str, Any]) -> LeadScoringRule:
+    """A scoring rule (admins). A lead's score follows when it is next saved, in the nightly
+    rescore, or at once with ``leads_rescore_queue``."""
+    require_admin(actor)
+    values = _clean_scoring_rule(actor, data, current=None)
+    rules = LeadScoringRule.objects.filter(workspace=actor.workspace)
+    if rules.count() >= MAX_RULES:
+        raise ValidationFailed.one("body", f"A workspace keeps at most {MAX_RULES} rules.")
+    last = rules.order_by("-position").values_list("position", flat=True).first()
     rule = LeadScoringRule(
-        workspace=actor.workspace,
-        kind=kind,
-        field=field,
-        operator=operator,
-        value=value,
-        points=c.values["points"],
-        position=LeadScoringRule.objects.filter(workspace=actor.workspace).count(),
+        workspace=actor.workspace, position=0 if last is None else last + 1, **values
     )
     rule.stamp(actor, created=True)
     rule.save()
@@ -511,21 +795,49 @@ def scoring_rule_create(*, actor: Actor, data: Mapping[str, Any]) -> LeadScoring
         actor=actor,
         action=events.LEAD_SCORING_RULE_CREATED,
         obj=rule,
-        changes=diff({}, {"kind": kind, "field": field, "operator": operator, "value": value}),
+        changes=diff({}, scoring_rule_snapshot(rule)),
     )
     return rule
 
 
 @transaction.atomic
-def scoring_rule_delete(*, actor: Actor, rule_id) -> None:
+def scoring_rule_update(*, actor: Actor, rule_id, data: Mapping[str, Any]) -> LeadScoringRule:
+    """Changes a scoring rule (admins; send only what changes)."""
+    rule = _scoring_rule(actor, rule_id)
     require_admin(actor)
-    rule = LeadScoringRule.objects.filter(
-        workspace=actor.workspace, pk=clean_uuid(rule_id, "id")
-    ).first()
-    if rule is None:
-        raise NotFound("No such scoring rule.")
-    record(actor=actor, action=events.LEAD_SCORING_RULE_DELETED, obj=rule, changes={})
+    before = scoring_rule_snapshot(rule)
+    values = _clean_scoring_rule(actor, data, current=rule)
+    changes = diff(before, values)
+    if changes:
+        for key, value in values.items():
+            setattr(rule, key, value)
+        rule.stamp(actor)
+        rule.save()
+        record(actor=actor, action=events.LEAD_SCORING_RULE_UPDATED, obj=rule, changes=changes)
+    return rule
+
+
+@transaction.atomic
+def scoring_rule_delete(*, actor: Actor, rule_id) -> None:
+    rule = _scoring_rule(actor, rule_id)
+    require_admin(actor)
+    record(
+        actor=actor,
+        action=events.LEAD_SCORING_RULE_DELETED,
+        obj=rule,
+        changes=diff(scoring_rule_snapshot(rule), {}),
+    )
     rule.delete()
+
+
+def leads_rescore_queue(*, actor: Actor) -> None:
+    """Admins: rescores every open lead of the workspace in the background now (after the
+    rules changed) instead of at the nightly run."""
+    from .lead_tasks import rescore_leads
+
+    require_admin(actor)
+    workspace_id = str(actor.workspace.pk)
+    transaction.on_commit(lambda: rescore_leads.delay(workspace_id))
 
 
 # --- conversion ---------------------------------------------------------------------------------
@@ -679,6 +991,7 @@ def lead_convert(
         ),
         source=source,
     )
+    search_index.unindex_record(lead)  # found as the person, company and deal it became
     return Conversion(lead, person, company, made_deal, person_created, company_created)
 
 

@@ -13,7 +13,11 @@ from .lead_scoring import rescore_workspace
 
 
 @shared_task(name="rapport.sales.lead_tasks.rescore_leads")
-def rescore_leads() -> int:
+def rescore_leads(workspace_id: str | None = None) -> int:
+    """Every workspace's open leads, or one workspace's (Settings → Lead scoring: "Rescore all
+    leads now")."""
+    if workspace_id:
+        return rescore_workspace(workspace_id)
     workspaces = (
         Lead.objects.filter(deleted_at__isnull=True, converted_at__isnull=True)
         .values_list("workspace_id", flat=True)

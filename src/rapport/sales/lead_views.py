@@ -1,33 +1,40 @@
-"""Lead pages (list, detail with the score explained, new lead, convert) and the public web
-form endpoint ``/f/<key>/`` any website can post to.
+"""Lead pages (list, the lead's page with its timeline, history, new, edit, delete, convert,
+the deleted leads with restore) and the public web form endpoint ``/f/<key>/`` any website can
+post to.
 
 Views parse the request and call ``lead_selectors`` (reads) or ``lead_services`` (writes).
+The lead's page is built from sections (``lead_sections``) like the person and deal pages.
 """
 
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import messages
 from django.core.cache import cache
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
-from django.utils.html import escape
+from django.utils.cache import patch_vary_headers
+from django.utils.html import escape, format_html
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from rapport.core.actors import Actor
-from rapport.core.errors import Duplicate, ValidationFailed, VersionConflict
-from rapport.core.policy import can_write, is_admin
-from rapport.ui.views import workspace_required
+from rapport.core.errors import Duplicate, FieldError, ValidationFailed, VersionConflict
+from rapport.core.policy import can_delete, can_write, is_admin, require_write
+from rapport.core.problem import problem_response
+from rapport.tenancy.selectors import member_choices
+from rapport.ui import sections as ui_sections
+from rapport.ui.views import form_page, history_for, record_page, workspace_required
 
+from . import lead_sections  # noqa: F401  (registers the sections of the lead page)
 from . import lead_selectors as selectors
 from . import lead_services as services
-from .lead_models import LeadForm, LeadStatus
-from .models import Pipeline
+from .lead_forms import LEAD_MODEL_LABEL, LeadEditForm
+from .lead_models import Lead, LeadForm, LeadStatus
 
 PAGE_SIZE = 50
 
@@ -52,9 +59,73 @@ def _client_ip(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
-def _form_error(message: str, status: int = 400, field: str = "") -> JsonResponse:
-    errors = [{"field": field, "message": message}] if field else []
-    return JsonResponse({"status": status, "detail": message, "errors": errors}, status=status)
+FIELD_LABELS = {
+    "first_name": "First name",
+    "last_name": "Last name",
+    "email": "Email",
+    "phone": "Phone",
+    "company_name": "Company",
+    "title": "Job title",
+    "country": "Country",
+}
+FORM_ERROR_TITLES = {
+    400: "Malformed submission",
+    404: "Not found",
+    413: "Submission too large",
+    422: "Invalid input",
+    429: "Too many requests",
+}
+
+
+def _wants_html(request: HttpRequest) -> bool:
+    """A browser posting the form itself (a navigation) reads a page; a script (fetch,
+    XMLHttpRequest, curl) reads problem+json. Without an Accept header: JSON."""
+    mode = request.headers.get("Sec-Fetch-Mode", "")
+    if (mode and mode != "navigate") or request.headers.get("X-Requested-With"):
+        return False
+    if "text/html" not in request.headers.get("Accept", ""):
+        return False
+    preferred = request.get_preferred_type(
+        ["application/problem+json", "application/json", "text/html"]
+    )
+    return preferred == "text/html"
+
+
+def _back_url(request: HttpRequest) -> str:
+    """The page the form was on (the website's), when the browser says so."""
+    referer = request.headers.get("Referer", "")
+    return referer if referer.startswith(("https://", "http://")) else ""
+
+
+def _form_error(
+    request: HttpRequest, status: int, detail: str, errors: list[FieldError] | None = None
+) -> HttpResponse:
+    """RFC 9457 problem+json for scripts (``errors`` with field paths, like the API); a short
+    page listing the errors, with a link back to the form, for a browser."""
+    title = FORM_ERROR_TITLES.get(status, "Error")
+    errors = errors or []
+    if _wants_html(request):
+        response = render(
+            request,
+            "sales/leads/web_form_error.html",
+            {
+                "title": title,
+                "detail": detail,
+                "errors": [
+                    (FIELD_LABELS.get(e.field, e.field.replace("_", " ").capitalize()), e.message)
+                    for e in errors
+                ],
+                "back_url": _back_url(request),
+                "rate_limited": status == 429,
+            },
+            status=status,
+        )
+    else:
+        response = problem_response(status, title, detail, errors)
+    patch_vary_headers(response, ["Accept"])
+    if status == 429:
+        response["Retry-After"] = "60"
+    return response
 
 
 def _rate_limited(request: HttpRequest, form_key: str) -> bool:
@@ -75,30 +146,37 @@ def web_form_submit(request: HttpRequest, form_key: str) -> HttpResponse:
     """A lead from a website: honeypot, rate limit, size limits, then ``lead_create``."""
     form = LeadForm.objects.select_related("workspace").filter(key=form_key, active=True).first()
     if form is None:
-        return _form_error("No such form.", 404)
+        return _form_error(request, 404, "No such form.")
     if _rate_limited(request, form_key):
-        return _form_error("Too many submissions; try again in a minute.", 429)
+        return _form_error(request, 429, "Too many submissions; try again in a minute.")
     try:
         data = request.POST
     except TooManyFieldsSent:  # Django's own cap (1,000) stops 10,000 fields before we count
-        return _form_error(f"Send at most {MAX_FORM_FIELDS} fields.", 400)
+        return _form_error(request, 400, f"Send at most {MAX_FORM_FIELDS} fields.")
     except RequestDataTooBig:
-        return _form_error("The submission is too large.", 413)
+        return _form_error(request, 413, "The submission is too large.")
     if len(data) > MAX_FORM_FIELDS:
-        return _form_error(f"Send at most {MAX_FORM_FIELDS} fields.", 400)
+        return _form_error(request, 400, f"Send at most {MAX_FORM_FIELDS} fields.")
     for name, values in data.lists():
         for value in values:
             if len(value.encode()) > MAX_VALUE_BYTES:
+                message = f"Longer than {MAX_VALUE_BYTES // 1024} KB."
                 return _form_error(
-                    f"The field {name[:50]} is longer than {MAX_VALUE_BYTES // 1024} KB.",
+                    request,
                     400,
-                    name[:50],
+                    f"The field {name[:50]} is longer than {MAX_VALUE_BYTES // 1024} KB.",
+                    [FieldError(name[:50], message)],
                 )
     if data.get(HONEYPOT):
         # Looks accepted to the bot; nothing is stored.
         return _form_done(form)
     if not data.get("email", "").strip():
-        return _form_error("Give your email address.", 400, "email")
+        return _form_error(
+            request,
+            422,
+            "Give your email address.",
+            [FieldError("email", "Give your email address.")],
+        )
     payload: dict = {k: data[k] for k in LEAD_FORM_FIELDS if k in data}
     extra = {k: data[k] for k in form.fields if k in data and k not in LEAD_FORM_FIELDS}
     payload["source"] = f"Web form: {form.name}"[:100]
@@ -111,10 +189,7 @@ def web_form_submit(request: HttpRequest, form_key: str) -> HttpResponse:
             actor=actor, data=payload, source="web_form", form=form, form_data=extra
         )
     except ValidationFailed as exc:
-        first = exc.errors[0] if exc.errors else None
-        return _form_error(
-            first.message if first else exc.detail, 400, first.field if first else ""
-        )
+        return _form_error(request, 422, exc.detail, exc.errors)
     return _form_done(form)
 
 
@@ -151,19 +226,6 @@ def embed_snippet(request: HttpRequest, form: LeadForm) -> str:
 # --- pages ---------------------------------------------------------------------------------------
 
 
-class LeadCreateForm(forms.Form):
-    first_name = forms.CharField(required=False, max_length=150)
-    last_name = forms.CharField(required=False, max_length=150)
-    email = forms.CharField(required=False, max_length=254)
-    phone = forms.CharField(required=False, max_length=40)
-    company_name = forms.CharField(required=False, max_length=200, label="Company")
-    title = forms.CharField(required=False, max_length=150)
-    country = forms.CharField(required=False, max_length=2, help_text="ISO code, e.g. DE")
-    source = forms.CharField(required=False, max_length=100)
-    status = forms.ChoiceField(choices=LeadStatus.choices, initial=LeadStatus.NEW)
-    disqualified_reason = forms.CharField(required=False, max_length=255)
-
-
 @workspace_required
 @require_GET
 def lead_list(request: HttpRequest) -> HttpResponse:
@@ -195,47 +257,198 @@ def lead_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _lead_page(request: HttpRequest, lead_id: uuid.UUID, *, tab: str) -> HttpResponse:
+    actor = request.actor  # type: ignore[attr-defined]
+    lead = selectors.lead_get(actor=actor, lead_id=lead_id, for_display=True)
+    history, sections = None, None
+    if tab == "history":
+        history = history_for(
+            request,
+            lead,
+            labels={**LeadEditForm.history_labels(), **_custom_labels(actor)},
+            resolvers={"owner_id": lambda ids: dict(member_choices(workspace=actor.workspace))},
+        )
+    else:  # status, facts, score, tasks, files, the quick-add box and the timeline
+        sections = ui_sections.render(request, actor, "lead", lead)
+    return record_page(
+        request,
+        template="sales/leads/detail.html",
+        tab=tab,
+        obj=lead,
+        lead=lead,
+        history=history,
+        sections=sections,
+        details_template="contacts/partials/record_sections.html",
+        details_url=reverse("sales:lead_detail", args=[lead.pk]),
+        history_url=reverse("sales:lead_history", args=[lead.pk]),
+        can_write=can_write(actor),
+        can_delete=can_write(actor) and can_delete(actor, lead),
+        nav="leads",
+    )
+
+
+def _custom_labels(actor) -> dict[str, str]:
+    from rapport.customization.selectors import fields_for
+
+    return {f"custom.{f.key}": f.label for f in fields_for(actor.workspace, LEAD_MODEL_LABEL)}
+
+
 @workspace_required
 @require_GET
 def lead_detail(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
+    return _lead_page(request, lead_id, tab="details")
+
+
+@workspace_required
+@require_GET
+def lead_history(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
+    return _lead_page(request, lead_id, tab="history")
+
+
+@workspace_required
+def lead_edit(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
+    """Every field of the lead, through ``lead_update`` with the version read with the form.
+    A converted lead is read-only: the page says so and offers no form."""
     actor = request.actor  # type: ignore[attr-defined]
     lead = selectors.lead_get(actor=actor, lead_id=lead_id)
-    return render(
+    require_write(actor)
+    context = {"lead": lead, "obj": lead, "nav": "leads"}
+    if lead.converted_at is not None:
+        status = 409 if request.method == "POST" else 200
+        return render(request, "sales/leads/edit.html", context, status=status)
+    form = LeadEditForm(
+        request.POST or None, actor=actor, partial=True, initial=LeadEditForm.initial_for(lead)
+    )
+    return form_page(
         request,
-        "sales/leads/detail.html",
-        {
-            "lead": lead,
-            "can_write": can_write(actor),
-            "can_convert": can_write(actor)
-            and lead.status == LeadStatus.QUALIFIED
-            and lead.converted_at is None,
-            "has_pipeline": Pipeline.objects.filter(workspace=actor.workspace).exists(),
-            "statuses": LeadStatus.choices,
-        },
+        form=form,
+        save=lambda data: services.lead_update(
+            actor=actor,
+            lead_id=lead.pk,
+            data=data,
+            expected_version=form.expected_version,
+            source="ui",
+        ),
+        template="sales/leads/edit.html",
+        success=lambda updated: reverse("sales:lead_detail", args=[updated.pk]),
+        message=lambda updated: f"Saved {updated}.",
+        cancel_url=reverse("sales:lead_detail", args=[lead.pk]),
+        **context,
     )
 
 
 @workspace_required
 def lead_create(request: HttpRequest) -> HttpResponse:
+    """The edit form's fields, through ``lead_create``. Without a chosen owner the workspace's
+    assignment rules route the lead (else it is the creator's)."""
     actor = request.actor  # type: ignore[attr-defined]
-    form = LeadCreateForm(request.POST or None)
-    errors: list = []
-    if request.method == "POST" and form.is_valid():
-        data = {k: v for k, v in form.cleaned_data.items() if v not in ("", None)}
-        try:
-            lead = services.lead_create(actor=actor, data=data, source="ui")
-        except ValidationFailed as exc:
-            errors = exc.errors
-            for e in exc.errors:
-                if e.field in form.fields:
-                    form.add_error(e.field, e.message)
-                else:
-                    form.add_error(None, f"{e.field}: {e.message}")
-        else:
-            messages.success(request, "Lead created.")
-            return redirect("sales:lead_detail", lead.pk)
-    status = 422 if request.method == "POST" else 200
-    return render(request, "sales/leads/form.html", {"form": form, "errors": errors}, status=status)
+    require_write(actor)
+    form = LeadEditForm(request.POST or None, actor=actor, initial={"status": LeadStatus.NEW})
+
+    def save(data: dict) -> Lead:
+        if not data.get("owner"):
+            data.pop("owner", None)  # "no owner" means "let the rules decide"
+        return services.lead_create(actor=actor, data=data, source="ui")
+
+    return form_page(
+        request,
+        form=form,
+        save=save,
+        template="sales/leads/edit.html",
+        success=lambda lead: reverse("sales:lead_detail", args=[lead.pk]),
+        message=lambda lead: f"Added the lead {lead}.",
+        cancel_url=reverse("sales:lead_list"),
+        nav="leads",
+    )
+
+
+def _version(request: HttpRequest) -> int | None:
+    try:
+        return int(request.POST.get("version", ""))
+    except ValueError:
+        return None
+
+
+@workspace_required
+@require_POST
+def lead_delete(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
+    """Moves the lead to the deleted leads (converted ones too: the person, company and deal
+    it became stay as they are)."""
+    actor = request.actor  # type: ignore[attr-defined]
+    lead = selectors.lead_get(actor=actor, lead_id=lead_id)
+    try:
+        services.lead_delete(
+            actor=actor, lead_id=lead.pk, expected_version=_version(request), source="ui"
+        )
+    except VersionConflict:
+        messages.error(request, f"{lead} was changed since you opened the page: check, then retry.")
+        return redirect("sales:lead_detail", lead.pk)
+    messages.success(
+        request,
+        format_html(
+            'Deleted the lead {}. It is in the <a href="{}">deleted leads</a>.',
+            str(lead),
+            reverse("sales:lead_trash"),
+        ),
+    )
+    return redirect("sales:lead_list")
+
+
+def _trash_url(q: str) -> str:
+    return reverse("sales:lead_trash") + ("?" + urlencode({"q": q}) if q else "")
+
+
+@workspace_required
+@require_GET
+def lead_trash(request: HttpRequest) -> HttpResponse:
+    """Deleted leads, newest deletion first, with who deleted them, when, and Restore for
+    those the actor may restore. Like every trash it is 403 for read-only members."""
+    actor = request.actor  # type: ignore[attr-defined]
+    require_write(actor)
+    q = request.GET.get("q", "").strip()[:100]
+    cursor = request.GET.get("cursor") or None
+    notice = ""
+    try:
+        page = selectors.deleted_leads(actor=actor, q=q, cursor=cursor, limit=PAGE_SIZE)
+    except ValidationFailed:
+        notice = "That page link is out of date; showing the latest deletions."
+        cursor = None
+        page = selectors.deleted_leads(actor=actor, q=q, cursor=None, limit=PAGE_SIZE)
+    query = {"q": q} if q else {}
+    return render(
+        request,
+        "sales/leads/trash.html",
+        {
+            "nav": "leads",
+            "rows": [(lead, can_delete(actor, lead)) for lead in page.rows],
+            "q": q,
+            "notice": notice,
+            "paged": bool(cursor),
+            "retention_days": actor.workspace.trash_retention_days,
+            "first_url": "?" + urlencode(query),
+            "next_url": "?" + urlencode({**query, "cursor": page.next_cursor})
+            if page.next_cursor
+            else "",
+        },
+    )
+
+
+@workspace_required
+@require_POST
+def lead_trash_restore(request: HttpRequest) -> HttpResponse:
+    """Restores one deleted lead (``lead``) through ``services.lead_restore``."""
+    actor = request.actor  # type: ignore[attr-defined]
+    back = _trash_url(request.POST.get("q", "").strip()[:100])
+    try:
+        lead_id = uuid.UUID(request.POST.get("lead", ""))
+    except ValueError:
+        messages.error(request, "Nothing to restore: pick a lead first.")
+        return redirect(back)
+    # Not in this actor's trash (restored, another workspace's, hidden): 404.
+    lead = services.lead_restore(actor=actor, lead_id=lead_id, source="ui")
+    url = reverse("sales:lead_detail", args=[lead.pk])
+    messages.success(request, format_html('Restored <a href="{}">{}</a>.', url, str(lead)))
+    return redirect(back)
 
 
 @workspace_required
@@ -311,7 +524,12 @@ urlpatterns = [
     path("leads/", lead_list, name="lead_list"),
     path("leads/new/", lead_create, name="lead_create"),
     path("leads/forms/", lead_form_list, name="lead_forms"),
+    path("leads/trash/", lead_trash, name="lead_trash"),
+    path("leads/trash/restore/", lead_trash_restore, name="lead_trash_restore"),
     path("leads/<uuid:lead_id>/", lead_detail, name="lead_detail"),
+    path("leads/<uuid:lead_id>/history/", lead_history, name="lead_history"),
+    path("leads/<uuid:lead_id>/edit/", lead_edit, name="lead_edit"),
+    path("leads/<uuid:lead_id>/delete/", lead_delete, name="lead_delete"),
     path("leads/<uuid:lead_id>/convert/", lead_convert, name="lead_convert"),
     path("leads/<uuid:lead_id>/status/", lead_status, name="lead_status"),
     path("f/<str:form_key>/", web_form_submit, name="lead_web_form"),

@@ -14,7 +14,12 @@ from . import selectors
 
 router = Router(tags=["search"])
 
-TYPES = {"person": "contacts.person", "company": "contacts.company", "deal": "sales.deal"}
+TYPES = {
+    "person": "contacts.person",
+    "company": "contacts.company",
+    "deal": "sales.deal",
+    "lead": "sales.lead",
+}
 
 
 class SearchResult(Schema):
@@ -34,6 +39,8 @@ class SearchResults(Schema):
 def hit_url(hit: selectors.SearchHit) -> str:
     if hit.kind == "deal":
         return f"/deals/{hit.object_id}"
+    if hit.kind == "lead":
+        return f"/leads/{hit.object_id}/"
     return {"person": f"/people/{hit.object_id}", "company": f"/companies/{hit.object_id}"}.get(
         hit.kind, "/"
     )
@@ -43,7 +50,7 @@ def hit_url(hit: selectors.SearchHit) -> str:
 def search(
     request,
     q: str = Query(..., max_length=200),
-    type: Literal["person", "company", "deal"] | None = None,
+    type: Literal["person", "company", "deal", "lead"] | None = None,
     limit: int = Query(20, ge=1, le=50),
 ) -> HttpResponse:
     hits = selectors.search(

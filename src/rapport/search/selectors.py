@@ -43,7 +43,12 @@ class SearchHit:
 
 
 # Hit kinds by indexed model (the record pages and API speak of "person", "deal", ...).
-KINDS = {"contacts.person": "person", "contacts.company": "company", "sales.deal": "deal"}
+KINDS = {
+    "contacts.person": "person",
+    "contacts.company": "company",
+    "sales.deal": "deal",
+    "sales.lead": "lead",
+}
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

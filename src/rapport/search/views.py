@@ -20,9 +20,9 @@ PAGE_LIMIT = 50
 PALETTE_LIMIT = 8
 # Record pages other apps serve, by hit kind.
 RECORD_URLS = {"person": "/people/{id}/", "company": "/companies/{id}/"}
-KIND_LABELS = {"person": "Person", "company": "Company", "deal": "Deal"}
+KIND_LABELS = {"person": "Person", "company": "Company", "deal": "Deal", "lead": "Lead"}
 # Record pages named by URL (apps whose pages are not at a fixed path).
-RECORD_URL_NAMES = {"deal": "sales:deal_detail"}
+RECORD_URL_NAMES = {"deal": "sales:deal_detail", "lead": "sales:lead_detail"}
 
 
 def record_url(kind: str, object_id) -> str:

@@ -69,3 +69,67 @@ def test_list_detail_and_convert(request, live_server, owner, device):
     assert lead.converted_deal is not None
     assert lead.converted_deal.name == "Very Long Company Name Incorporated International deal"
     assert errors == []
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_timeline_quick_add_and_edit(request, live_server, owner, device):
+    services.register()
+    page = request.getfixturevalue("page" if device == "desktop" else "phone_page")
+    actor = actor_for(owner)
+    lead = services.lead_create(
+        actor=actor,
+        data={
+            "first_name": "Maximiliana",
+            "last_name": "Verylongfamilyname-Doublebarrelled",
+            "email": "maximiliana.verylongfamilyname@an-exceedingly-long-domain.example",
+            "company_name": "Exceedingly Long Company Name Holdings",
+            "title": "Head of Procurement",
+            "source": "Conference",
+            "tags": ["vip", "conference-2026"],
+        },
+    )
+    errors = watch(page)
+    login(page, live_server, owner.user.email, PASSWORD)
+    page.goto(f"{live_server.url}/leads/{lead.pk}/")
+    expect(page.get_by_role("heading", name="Timeline")).to_be_visible()
+    page.locator("#quick-add textarea[name=body]").fill("Asked for a demo next week")
+    page.locator("#quick-add").get_by_role("button", name="Log it").click()
+    expect(page.locator("#timeline")).to_contain_text("Asked for a demo next week")
+    assert_no_horizontal_scroll(page)
+    screenshot(page, f"sales-lead-timeline-{device}")
+
+    page.get_by_role("button", name="Edit", exact=True).click()
+    expect(page.get_by_role("heading", name="Edit Maximiliana")).to_be_visible()
+    page.get_by_label("Job title").fill("")
+    page.get_by_label("Email").fill("not-an-email")
+    # Enter submits (on a phone the header moving while scrolling can swallow a tap)
+    page.get_by_label("Email").press("Enter")
+    expect(page.get_by_text("Nothing was saved.")).to_be_visible()
+    assert_no_horizontal_scroll(page)
+    screenshot(page, f"sales-lead-edit-{device}")
+    page.get_by_label("Email").fill("max@example.org")
+    page.get_by_label("Job title").fill("CFO")
+    page.get_by_label("Job title").press("Enter")
+    page.wait_for_url(f"{live_server.url}/leads/{lead.pk}/")
+    expect(page.locator("#section-facts")).to_contain_text("max@example.org")
+    lead.refresh_from_db()
+    assert lead.title == "CFO" and lead.email == "max@example.org"
+    assert errors == []
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_a_visitor_posting_a_bad_web_form_reads_a_page(request, live_server, owner, device):
+    from rapport.sales.lead_models import LeadForm
+
+    LeadForm.objects.create(workspace=owner.workspace, key="webk3y", name="Contact")
+    page = request.getfixturevalue("page" if device == "desktop" else "phone_page")
+    page.set_content(
+        f'<form method="post" action="{live_server.url}/f/webk3y/">'
+        '<input name="email" value="no-at-sign"><input name="first_name" value="Vi">'
+        '<button type="submit">Send</button></form>'
+    )
+    page.get_by_role("button", name="Send").click()
+    expect(page.get_by_role("heading", name="Your message was not sent")).to_be_visible()
+    expect(page.get_by_text("Not a valid email")).to_be_visible()
+    assert_no_horizontal_scroll(page)
+    screenshot(page, f"sales-lead-web-form-error-{device}")

@@ -106,7 +106,9 @@ def test_converting_an_unqualified_lead_shows_why(browser, actor):
 def test_create_page(browser, actor):
     assert browser.get("/leads/new/").status_code == 200
     r = browser.post("/leads/new/", {"email": "bad", "status": "new"})
-    assert r.status_code == 422 and b"Not a valid email" in r.content
+    # The edit form's page (form_page): the service's errors beside the inputs, nothing saved.
+    assert r.status_code == 200 and b"Not a valid email" in r.content
+    assert not Lead.objects.filter(workspace=actor.workspace).exists()
     r = browser.post("/leads/new/", {"email": "ok@example.org", "status": "new"})
     lead = Lead.objects.get(workspace=actor.workspace)
     assert r.status_code == 302 and r["Location"] == f"/leads/{lead.pk}/"
@@ -150,9 +152,9 @@ def test_a_submission_creates_a_lead_with_consent(web_form):
     assert lead.form_data == {"message": "<script>alert(1)</script>"}  # kept as text
 
 
-def test_missing_email_is_a_clear_400(web_form):
+def test_missing_email_is_a_clear_422(web_form):
     r = submit({"first_name": "No email"})
-    assert r.status_code == 400
+    assert r.status_code == 422 and r["Content-Type"] == "application/problem+json"
     assert r.json()["detail"] == "Give your email address."
     assert not Lead.objects.exists()
 

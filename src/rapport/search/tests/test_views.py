@@ -67,7 +67,7 @@ def test_palette_empty_states(browser):
     assert "Type a name" in html
     html = browser.get("/search/palette/", {"q": "zzzqqqxxx"}).content.decode()
     assert "<a " not in html
-    assert "No people or companies match “zzzqqqxxx”." in html
+    assert "Nothing matches “zzzqqqxxx”." in html
 
 
 def test_another_workspaces_records_never_appear(browser):
