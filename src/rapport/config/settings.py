@@ -256,7 +256,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     # Background jobs whose worker died (no heartbeat) are queued again and resume.
     "resume-stalled-jobs": {"task": "rapport.core.tasks.resume_stalled_jobs", "schedule": 60.0},
-    # Deleted people and companies older than their workspace's trash retention go for good.
+    # Deleted people, companies, deals and leads older than their workspace's trash retention
+    # go for good.
     "purge-trash": {
         "task": "rapport.contacts.tasks.purge_trash",
         "schedule": crontab(hour=3, minute=17),

@@ -10,9 +10,12 @@ from .models import DuplicateScan
 
 @shared_task(name="rapport.contacts.tasks.purge_trash")
 def purge_trash(workspace_id: str | None = None) -> int:
-    """The daily purge: deletes for good what each workspace's retention no longer keeps,
-    acting as the workspace's ``system`` actor; answers how many records went."""
+    """The daily purge: deletes for good what each workspace's retention no longer keeps
+    (people, companies, and the deleted deals and leads of the sales app), acting as the
+    workspace's ``system`` actor; answers how many records went."""
     from rapport.core.actors import Actor
+    from rapport.sales import lead_services
+    from rapport.sales import services as sales_services
     from rapport.tenancy.models import Workspace
 
     from . import services
@@ -22,7 +25,9 @@ def purge_trash(workspace_id: str | None = None) -> int:
         workspaces = workspaces.filter(pk=workspace_id)
     total = 0
     for workspace in workspaces.order_by("pk"):
-        total += services.trash_purge(actor=Actor.system(workspace, "retention"))
+        actor = Actor.system(workspace, "retention")
+        total += services.trash_purge(actor=actor)
+        total += sales_services.deal_purge(actor=actor) + lead_services.lead_purge(actor=actor)
     return total
 
 

@@ -184,6 +184,7 @@ def list_deals(
         sort=selectors.parse_deal_sort(sort, workspace=actor.workspace),
         cursor=cursor,
         limit=limit,
+        related=selectors.with_api_related,
     )
     return list_response(DealOut, page)
 

@@ -25,14 +25,13 @@ from rapport.contacts import selectors as contact_selectors
 from rapport.contacts.models import Company, Person
 from rapport.core.actors import Actor
 from rapport.core.errors import Duplicate, NotFound, ValidationFailed, VersionConflict
-from rapport.core.pagination import Page, Sort, keyset_page
 from rapport.core.policy import can_delete, can_write, require_write
 from rapport.search.selectors import search
 from rapport.tenancy.selectors import member_choices
 from rapport.ui import sections as ui_sections
 from rapport.ui.views import form_page, history_for, record_page, workspace_required
 
-from . import services
+from . import selectors, services
 from .forms import DealForm
 from .models import Deal, DealPerson, Pipeline, Stage, StageType
 
@@ -394,18 +393,6 @@ def deal_person_autocomplete(request: HttpRequest) -> HttpResponse:
 # --- deleted deals ----------------------------------------------------------------------------
 
 TRASH_PAGE_SIZE = 50
-TRASH_SORT = Sort(field="deleted_at", descending=True)  # newest deletions first, then by id
-
-
-def deleted_deals(*, actor: Actor, q: str = "", cursor: str | None, limit: int) -> Page:
-    """One keyset page of the deleted deals the actor may see (``in_trash_of``: workspace and
-    record access, like ``visible_to`` for live deals), with what the list shows joined."""
-    qs = Deal.objects.in_trash_of(actor).select_related(
-        "pipeline", "stage", "company", "owner", "deleted_by"
-    )
-    if q:
-        qs = qs.filter(name__icontains=q)
-    return keyset_page(qs, sort=TRASH_SORT, cursor=cursor, limit=limit)
 
 
 def _trash_url(q: str) -> str:
@@ -423,11 +410,11 @@ def deal_trash(request: HttpRequest) -> HttpResponse:
     cursor = request.GET.get("cursor") or None
     notice = ""
     try:
-        page = deleted_deals(actor=actor, q=q, cursor=cursor, limit=TRASH_PAGE_SIZE)
+        page = selectors.deleted_deals(actor=actor, q=q, cursor=cursor, limit=TRASH_PAGE_SIZE)
     except ValidationFailed:
         notice = "That page link is out of date; showing the latest deletions."
         cursor = None
-        page = deleted_deals(actor=actor, q=q, cursor=None, limit=TRASH_PAGE_SIZE)
+        page = selectors.deleted_deals(actor=actor, q=q, cursor=None, limit=TRASH_PAGE_SIZE)
     query = {"q": q} if q else {}
     return render(
         request,

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from django.db.models import Count
 from django.utils import timezone
 
+from rapport.core.context import memo
+
 from .lead_models import Lead, LeadScoringRule, RuleKind, RuleOperator
 
 # The lead fields a field rule may test.
@@ -86,7 +88,11 @@ def lead_score(
     """The score of ``lead`` and why. ``rules``/``interactions`` may be given (a batch loads
     them once); otherwise they are read."""
     if rules is None:
-        rules = list(LeadScoringRule.objects.filter(workspace_id=lead.workspace_id))
+        # Read once per import batch (core.context.batch_scope), per lead otherwise.
+        rules = memo(
+            ("lead_scoring_rules", lead.workspace_id),
+            lambda: list(LeadScoringRule.objects.filter(workspace_id=lead.workspace_id)),
+        )
     if interactions is None:
         interactions = interaction_counts([lead]).get(lead.pk, {}) if lead.pk else {}
     now = now or timezone.now()

@@ -23,6 +23,7 @@ from django.utils import timezone
 from rapport.audit.services import diff, record
 from rapport.contacts.models import Company, Person
 from rapport.core.actors import Actor
+from rapport.core.context import memo
 from rapport.core.custom_fields import clean_custom
 from rapport.core.errors import (
     ErrorCollector,
@@ -213,8 +214,16 @@ def _next_in_team(rule: LeadAssignmentRule):
 
 def assign_owner(actor: Actor, lead: Lead) -> None:
     """Routes a lead without an owner through the workspace's active rules, first match wins."""
-    rules = LeadAssignmentRule.objects.filter(workspace=actor.workspace, active=True)
-    for rule in rules.order_by("position", "created_at"):
+    # Read once per import batch (core.context.batch_scope), per lead otherwise.
+    rules = memo(
+        ("lead_assignment_rules", actor.workspace.pk),
+        lambda: list(
+            LeadAssignmentRule.objects.filter(workspace=actor.workspace, active=True).order_by(
+                "position", "created_at"
+            )
+        ),
+    )
+    for rule in rules:
         if not _rule_matches(lead, rule):
             continue
         if rule.user_id:

@@ -344,6 +344,7 @@ def lead_create(request: HttpRequest) -> HttpResponse:
     actor = request.actor  # type: ignore[attr-defined]
     require_write(actor)
     form = LeadEditForm(request.POST or None, actor=actor, initial={"status": LeadStatus.NEW})
+    form.fields["owner"].help_text = "Left empty, the assignment rules pick one (else you)."
 
     def save(data: dict) -> Lead:
         if not data.get("owner"):

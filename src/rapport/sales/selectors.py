@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -100,6 +101,13 @@ def with_related(qs: QuerySet[Deal]) -> QuerySet[Deal]:
     return qs.select_related(*_DEAL_RELATED).prefetch_related(_TAGS, _PEOPLE)
 
 
+def with_api_related(qs: QuerySet[Deal]) -> QuerySet[Deal]:
+    """What the API's ``DealOut`` reads: only the stage (probability, forecast category) is
+    joined, since the API names pipeline, owner, company and lost reason by id. Joining the
+    other four built four model instances per deal for nothing (a third of a list's time)."""
+    return qs.select_related("stage").prefetch_related(_TAGS, _PEOPLE)
+
+
 def deal_list(
     *,
     actor: Actor,
@@ -107,14 +115,15 @@ def deal_list(
     cursor: str | None = None,
     limit: int = 50,
     sort: str | Sort = "-created_at",
+    related: Callable[[QuerySet[Deal]], QuerySet[Deal]] = with_related,
 ) -> Page:
     """One keyset page of the deals matching ``filters``; ``sort`` is a ``?sort=`` value or a
-    parsed ``Sort`` (see ``parse_deal_sort``)."""
+    parsed ``Sort`` (see ``parse_deal_sort``); ``related`` loads what the page shows."""
     if not isinstance(sort, Sort):
         sort = parse_deal_sort(sort, workspace=actor.workspace)
     if limit < 1 or limit > 500:
         raise ValidationFailed.one("limit", "Use a page size from 1 to 500.")
-    qs = with_related(deal_queryset(actor=actor, filters=filters))
+    qs = related(deal_queryset(actor=actor, filters=filters))
     return keyset_page(qs, sort=sort, cursor=cursor, limit=limit)
 
 
@@ -267,3 +276,19 @@ def exchange_rate_get(*, actor: Actor, rate_id) -> ExchangeRate:
     if rate is None:
         raise NotFound("No such exchange rate.")
     return rate
+
+
+# --- deleted deals ----------------------------------------------------------------------------
+
+TRASH_SORT = Sort(field="deleted_at", descending=True)  # newest deletions first, then by id
+
+
+def deleted_deals(*, actor: Actor, q: str = "", cursor: str | None, limit: int) -> Page:
+    """One keyset page of the deleted deals the actor may see (``in_trash_of``: workspace and
+    record access, like ``visible_to`` for live deals), with what the list shows joined."""
+    qs = Deal.objects.in_trash_of(actor).select_related(
+        "pipeline", "stage", "company", "owner", "deleted_by"
+    )
+    if q:
+        qs = qs.filter(name__icontains=q)
+    return keyset_page(qs, sort=TRASH_SORT, cursor=cursor, limit=limit)

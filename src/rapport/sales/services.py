@@ -25,9 +25,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
+from rapport.audit.events import EventType
 from rapport.audit.services import diff, record
 from rapport.contacts.models import Company, Person
-from rapport.core.actors import Actor, Role
+from rapport.core.actors import Actor, ActorKind, Role
 from rapport.core.custom_fields import clean_custom
 from rapport.core.errors import (
     Duplicate,
@@ -52,8 +53,10 @@ from rapport.core.validation import (
     clean_uuid,
 )
 from rapport.search import services as search_index
+from rapport.tenancy.models import Workspace
 
 from . import events
+from .lead_models import Lead
 from .models import (
     Deal,
     DealPerson,
@@ -1063,6 +1066,76 @@ def deal_restore(*, actor: Actor, deal_id, source: str = "") -> Deal:
         source=source,
     )
     return deal
+
+
+# --- purge: deleted longer ago than the workspace's trash retention ----------------------------
+
+PURGE_BATCH = 500
+
+
+def purge_expired(
+    *,
+    actor: Actor,
+    model: type[Deal] | type[Lead],
+    purged: EventType,
+    now: dt.datetime | None = None,
+    batch_size: int = PURGE_BATCH,
+    source: str = "retention",
+) -> int:
+    """Deletes for good the ``model`` records in the trash longer than the workspace keeps
+    them, as the people and companies purge does: batches each in their own transaction (an
+    interrupted run continues where it stopped), one audit entry per record, search entries
+    removed. Linked rows go by their foreign keys: a deal's stage history, people, line items
+    and quotes cascade; a lead converted into it keeps living without the link.
+    Answers how many records went."""
+    if actor.kind != ActorKind.SYSTEM:
+        require_admin(actor)
+    days = Workspace.objects.values_list("trash_retention_days", flat=True).get(
+        pk=actor.workspace.pk
+    )
+    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    total = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                model.objects.in_trash_of(actor)
+                .filter(deleted_at__lt=cutoff)
+                .select_for_update()
+                .order_by("deleted_at", "id")[:batch_size]
+            )
+            for obj in batch:
+                record(
+                    actor=actor,
+                    action=purged,
+                    obj=obj,
+                    changes={"deleted_at": {"before": obj.deleted_at.isoformat(), "after": None}},
+                    source=source,
+                )
+            ids = [obj.pk for obj in batch]
+            search_index.unindex_ids(model._meta.label_lower, ids)
+            model.objects.filter(workspace=actor.workspace, pk__in=ids).delete()
+        total += len(batch)
+        if len(batch) < batch_size:
+            return total
+
+
+def deal_purge(
+    *,
+    actor: Actor,
+    now: dt.datetime | None = None,
+    batch_size: int = PURGE_BATCH,
+    source: str = "retention",
+) -> int:
+    """Deletes for good the deals deleted longer ago than the workspace's trash retention
+    (called by the daily trash purge, ``contacts.tasks.purge_trash``)."""
+    return purge_expired(
+        actor=actor,
+        model=Deal,
+        purged=events.DEAL_PURGED,
+        now=now,
+        batch_size=batch_size,
+        source=source,
+    )
 
 
 def deals_touch_interaction(deal_ids: Iterable, occurred_at: dt.datetime) -> None:
