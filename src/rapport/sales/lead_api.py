@@ -106,6 +106,19 @@ def delete_lead(request, lead_id: uuid.UUID) -> HttpResponse:
 
 
 @leads_router.post(
+    "/{lead_id}/restore",
+    response={200: LeadOut, **WRITE_ERRORS},
+    summary="Restore a deleted lead from the trash",
+)
+def restore_lead(request, lead_id: uuid.UUID) -> HttpResponse:
+    actor = actor_of(request)
+    services.lead_restore(
+        actor=actor, lead_id=lead_id, expected_version=if_match_version(request), source="api"
+    )
+    return record_response(LeadOut, selectors.lead_get(actor=actor, lead_id=lead_id))
+
+
+@leads_router.post(
     "/{lead_id}/convert",
     response={200: LeadConvertOut, **WRITE_ERRORS},
     summary="Convert a qualified lead into a person, a company and (optionally) a deal",

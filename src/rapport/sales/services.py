@@ -1039,6 +1039,8 @@ def deal_delete(
 
 @transaction.atomic
 def deal_restore(*, actor: Actor, deal_id, source: str = "") -> Deal:
+    """Brings a deal back from the trash. Whoever may delete the deal may bring it back (the
+    rule of people, companies and leads); one the record access setting hides is 404."""
     require_write(actor)
     deal = (
         Deal.objects.in_trash_of(actor)
@@ -1048,6 +1050,7 @@ def deal_restore(*, actor: Actor, deal_id, source: str = "") -> Deal:
     )
     if deal is None:
         raise NotFound("No such deal in the trash.")
+    require_delete(actor, deal)
     _ensure_unique_external_id(actor, deal.external_id, exclude_id=deal.pk)
     deleted_at = deal.deleted_at
     deal.deleted_at = None

@@ -758,8 +758,10 @@ def test_a_deleted_deal_is_restored_from_the_trash_by_those_who_may_see_it(
     assert bob.delete(f"/deals/{deal['id']}").status_code == 204
     assert_problem(bob.get(f"/deals/{deal['id']}"), 404)
 
-    # Another workspace, and a member who may not see Bob's deals, find nothing to restore.
+    # Another workspace, and a member who may not see Bob's deals, find nothing to restore;
+    # one who sees them may not restore what they could not delete.
     assert_problem(other_api.post(f"/deals/{deal['id']}/restore", {}), 404)
+    assert_problem(alice.post(f"/deals/{deal['id']}/restore", {}), 403)
     tenancy_services.workspace_update(actor=actor_for(api.membership), record_access="own")
     assert_problem(alice.post(f"/deals/{deal['id']}/restore", {}), 404)
 

@@ -129,3 +129,21 @@ def test_score_and_reasons_are_in_the_answer(api):
     body = api.post("/leads", {"first_name": "V", "title": "VP of Sales"}).json()
     assert body["score"] == 10
     assert body["score_reasons"] == ["+10 title contains 'VP'"]
+
+
+@pytest.mark.django_db
+def test_a_deleted_lead_is_restored_under_the_delete_rule(api, api_as, other_api):
+    from rapport.core.actors import Role
+
+    alice, bob = api_as(Role.MEMBER), api_as(Role.MEMBER)
+    lead = bob.post("/leads", {"email": "back@x.example", "owner": None}).json()
+    assert bob.delete(f"/leads/{lead['id']}").status_code == 204
+    assert_problem(bob.get(f"/leads/{lead['id']}"), 404)
+    # Another workspace finds nothing; a member who did not create it may not restore it.
+    assert_problem(other_api.post(f"/leads/{lead['id']}/restore", {}), 404)
+    assert_problem(alice.post(f"/leads/{lead['id']}/restore", {}), 403)
+    r = bob.post(f"/leads/{lead['id']}/restore", {})
+    assert r.status_code == 200, r.content
+    assert r.json()["email"] == "back@x.example"
+    assert bob.get(f"/leads/{lead['id']}").status_code == 200
+    assert_problem(bob.post(f"/leads/{lead['id']}/restore", {}), 404)  # not in the trash now
