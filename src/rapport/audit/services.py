@@ -31,7 +31,12 @@ def on_record(listener: Listener) -> Listener:
     return listener
 
 
+_PLAIN = frozenset({type(None), bool, int, float, str})
+
+
 def jsonable(value: Any) -> Any:
+    if value.__class__ in _PLAIN:  # the common case, before the isinstance checks below
+        return value
     if value is None or isinstance(value, bool | int | float | str):
         return value
     if isinstance(value, decimal.Decimal):
@@ -52,6 +57,9 @@ def jsonable(value: Any) -> Any:
 
 def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Field-level changes between two snapshots (values made JSON-safe first)."""
+    if not before:  # a creation (imports make thousands): every set field, from None
+        made = ((key, jsonable(after[key])) for key in sorted(after))
+        return {key: {"before": None, "after": a} for key, a in made if a is not None}
     changes: dict[str, dict[str, Any]] = {}
     for key in sorted(set(before) | set(after)):
         b, a = jsonable(before.get(key)), jsonable(after.get(key))
