@@ -28,6 +28,7 @@ from __future__ import annotations
 import time
 import unicodedata
 import uuid
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -62,6 +63,9 @@ FUZZY_BLOCK_CAP = 200  # a bigger block is split by a finer key or compared in a
 WINDOW = 20  # sorted-neighbourhood window inside an oversized block
 CANDIDATE_LIMIT = 1000  # flag_record: at most this many colleagues or look-alike companies
 BATCH = 1000  # pairs scored and written per transaction in the scan
+# Companies bucketed by name in memory at once; a bigger workspace is read in several passes,
+# each keeping the blocks of one share of the block keys (the same blocks, a fraction of them).
+COMPANY_PASS = 50_000
 PROGRESS_EVERY = 20_000  # rows streamed between two progress checkpoints
 
 PERSON = DuplicatePair.PERSON
@@ -489,15 +493,18 @@ class _Sink:
         self.job = job
         self.progress = progress
         self.pending: set[tuple[uuid.UUID, uuid.UUID]] = set()
-        self.seen: set[tuple[uuid.UUID, uuid.UUID]] = set()
+        # 32 bytes a pair, not a tuple of two UUID objects (~100 bytes against ~300): a
+        # workspace with many shared phones meets hundreds of thousands of candidate pairs.
+        self.seen: set[bytes] = set()
 
     def add(self, a: uuid.UUID, b: uuid.UUID) -> None:
         if a == b:
             return
         pair = ordered(a, b)
-        if pair in self.seen:
+        key = pair[0].bytes + pair[1].bytes
+        if key in self.seen:
             return
-        self.seen.add(pair)
+        self.seen.add(key)
         self.pending.add(pair)
         if len(self.pending) >= BATCH:
             self.flush()
@@ -659,13 +666,25 @@ def _companies_by_name(workspace_id, sink: _Sink, result: ScanResult, tick) -> N
     """Companies in blocks of the same normalised-name prefix. Only pairs where at least one
     side has no domain can match by name, so a block is compared only when it has such a
     company: each domain-less company against the block."""
-    blocks: dict[str, list[tuple[Any, str, bool]]] = defaultdict(list)
     rows = Company.objects.filter(workspace_id=workspace_id, deleted_at__isnull=True).values_list(
         "pk", "name", "domain"
     )
-    for pk, name, domain in tick(rows.iterator(chunk_size=5000)):
-        key = company_name_key(name)
-        blocks[company_block_key(key)].append((pk, key, bool(domain)))
+    passes = max(1, -(-rows.count() // COMPANY_PASS))
+    for part in range(passes):
+        blocks: dict[str, list[tuple[Any, str, bool]]] = defaultdict(list)
+        stream = rows.iterator(chunk_size=5000)
+        for pk, name, domain in tick(stream) if part == 0 else stream:
+            key = company_name_key(name)
+            block = company_block_key(key)
+            if passes == 1 or zlib.crc32(block.encode()) % passes == part:
+                blocks[block].append((pk, key, bool(domain)))
+        _compare_company_blocks(blocks, sink, result)
+        del blocks
+
+
+def _compare_company_blocks(
+    blocks: dict[str, list[tuple[Any, str, bool]]], sink: _Sink, result: ScanResult
+) -> None:
     for items in blocks.values():
         if len(items) < 2 or all(has_domain for _, _, has_domain in items):
             continue

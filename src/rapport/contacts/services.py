@@ -538,6 +538,9 @@ def _restore(tk: _TrashKind, actor: Actor, pk, expected_version: int | None, sou
     obj.stamp(actor)
     _save_unique(obj, lambda: _ensure_restorable(tk, actor, obj))
     record(actor=actor, action=tk.restored, obj=obj, changes=changes, source=source)
+    # Back among the live records it is flagged like a new one: pairs with records created
+    # while it was in the trash appear; dismissed pairs stay dismissed (contacts/dedupe.py).
+    dedupe.flag_record(obj=obj)
     search_index.index_record(obj)
     return obj
 

@@ -161,11 +161,23 @@ def import_report(request, import_id: uuid.UUID) -> StreamingHttpResponse:
 
 @imports_router.post(
     "/{import_id}/undo",
-    response={200: ImportOut, **WRITE_ERRORS},
-    summary="Undo a finished import: created records go to the trash, changes are reverted",
+    response={202: ImportOut, **WRITE_ERRORS},
+    summary="Undo a finished import in the background: created records go to the trash, "
+    "changes are reverted",
+    description=(
+        "Answers 202 with the import; its `undo` object shows the progress (poll GET "
+        "/imports/{id}) and `undone_at` is set when it has finished. Asking again while it "
+        "runs or once it is done is a 422 on `status`; after a failed undo it continues "
+        "where it stopped."
+    ),
 )
 def undo_import(request, import_id: uuid.UUID) -> HttpResponse:
-    return _import(request, services.import_undo(actor=actor_of(request), job_id=import_id))
+    actor = actor_of(request)
+    services.import_undo(actor=actor, job_id=import_id)
+    job = selectors.import_get(actor=actor, job_id=import_id)
+    return json_response(
+        dump(ImportOut, job), status=202, headers={"Location": f"/api/v1/imports/{job.pk}"}
+    )
 
 
 # --- exports --------------------------------------------------------------------------------

@@ -80,6 +80,25 @@ class ImportJob(BackgroundJob):
         return self.status == JobStatus.DRAFT and bool(self.mapping)
 
 
+class ImportUndo(BackgroundJob):
+    """Undoing one import, in a worker: created records to the trash, changed fields put back.
+
+    It walks the import's ``ImportedRecord`` rows in id order and checkpoints the last one done
+    (``cursor``) in the transaction that undid its chunk, so a resumed job neither skips nor
+    reverts a record twice. One per import (the one-to-one is what refuses a second undo)."""
+
+    task_name = "rapport.imports.tasks.run_import_undo"
+
+    import_job = models.OneToOneField(ImportJob, on_delete=models.CASCADE, related_name="undo")
+    cursor = models.BigIntegerField(default=0)  # the last ImportedRecord id undone
+    trashed_count = models.PositiveIntegerField(default=0)
+    reverted_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)  # left alone: gone, denied, invalid
+
+    def __str__(self) -> str:
+        return f"Undo of import {self.import_job_id}"
+
+
 class RowOutcome(models.TextChoices):
     REJECTED = "rejected", "Rejected"
     SKIPPED = "skipped", "Skipped"

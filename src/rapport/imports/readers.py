@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import decimal
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -128,7 +129,7 @@ def estimate_rows(raw: IO[bytes], sniffed: Sniffed) -> int | None:
     """About how many records the file holds (for the progress bar), counted in one fast pass
     over the bytes; quoted newlines make it an estimate."""
     if sniffed.file_format == "xlsx":
-        return None
+        return _xlsx_row_count(raw)
     marker = b"BEGIN:VCARD" if sniffed.file_format == "vcard" else b"\n"
     if sniffed.encoding == "utf-16":
         return None
@@ -142,6 +143,44 @@ def estimate_rows(raw: IO[bytes], sniffed: Sniffed) -> int | None:
         count += 0 if last == b"\n" else 1
         count -= 1  # the header
     return max(count, 0)
+
+
+_XLSX_ROW = re.compile(rb"<(?:\w+:)?row[\s>/]")
+
+
+def _xlsx_row_count(raw: IO[bytes]) -> int | None:
+    """The data rows of the first sheet: its declared dimension (``<dimension ref="A1:K5000">``,
+    read without parsing a cell) or, when the writer left it out, the ``<row>`` tags counted in
+    one pass over the sheet's XML. Either way blank rows count too: an estimate."""
+    from openpyxl import load_workbook
+
+    try:
+        book = load_workbook(raw, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        return None  # reading the rows says what is wrong with the file
+    try:
+        sheet = book.worksheets[0]
+        rows = sheet.max_row
+        if not rows or rows <= 1:  # no dimension, or "A1" from a writer that never set it
+            rows = _count_row_tags(book, sheet)
+    finally:
+        book.close()
+    return max(rows - 1, 0) if rows else None  # less the header
+
+
+def _count_row_tags(book, sheet) -> int | None:
+    archive, path = getattr(book, "_archive", None), getattr(sheet, "_worksheet_path", None)
+    if archive is None or path is None:
+        return None
+    count, tail = 0, b""
+    with archive.open(path) as xml:
+        while chunk := xml.read(1024 * 1024):
+            data = tail + chunk
+            count += len(_XLSX_ROW.findall(data))
+            # keep the end of the chunk for a tag cut in two, without counting it twice
+            cut = max(data.rfind(b"<"), len(data) - 16)
+            tail = data[cut:] if not _XLSX_ROW.search(data, cut) else b""
+    return count
 
 
 # --- reading --------------------------------------------------------------------------------

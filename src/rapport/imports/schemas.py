@@ -15,6 +15,30 @@ class TargetOut(Schema):
     label: str
 
 
+class ImportUndoOut(Schema):
+    status: str = Field(description="queued, running, succeeded, failed")
+    total: int | None = Field(description="Records the import created or changed")
+    processed: int
+    trashed: int = Field(description="Created records moved to the trash")
+    reverted: int = Field(description="Changed records whose fields were put back")
+    left_alone: int = Field(description="Records deleted since, not yours, or no longer valid")
+    error: str
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+    @staticmethod
+    def resolve_trashed(obj) -> int:
+        return obj.trashed_count
+
+    @staticmethod
+    def resolve_reverted(obj) -> int:
+        return obj.reverted_count
+
+    @staticmethod
+    def resolve_left_alone(obj) -> int:
+        return obj.failed_count
+
+
 class ImportOut(Schema):
     id: uuid.UUID
     object_type: str
@@ -41,6 +65,13 @@ class ImportOut(Schema):
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
     undone_at: dt.datetime | None
+    undo: ImportUndoOut | None = Field(
+        None, description="The undo of this import (POST /undo), with its progress"
+    )
+
+    @staticmethod
+    def resolve_undo(obj):
+        return getattr(obj, "undo", None)  # (no undo: the reverse one-to-one raises)
 
     @staticmethod
     def resolve_created(obj) -> int:

@@ -13,12 +13,17 @@ BY_LINE = Sort(field="line", descending=False)
 
 
 def import_list(*, actor: Actor, cursor: str | None = None, limit: int = 50) -> Page:
-    qs = ImportJob.objects.visible_to(actor).select_related("created_by")
+    qs = ImportJob.objects.visible_to(actor).select_related("created_by", "undo")
     return keyset_page(qs, sort=NEWEST_FIRST, cursor=cursor, limit=limit)
 
 
 def import_get(*, actor: Actor, job_id) -> ImportJob:
-    job = ImportJob.objects.visible_to(actor).select_related("created_by").filter(pk=job_id).first()
+    job = (
+        ImportJob.objects.visible_to(actor)
+        .select_related("created_by", "undo")
+        .filter(pk=job_id)
+        .first()
+    )
     if job is None:
         raise NotFound("No such import.")
     return job

@@ -22,3 +22,8 @@ def run_bulk(job_id: str) -> None:
     from . import bulk
 
     bulk.bulk_run(job_id)
+
+
+@shared_task(name="rapport.imports.tasks.run_import_undo")
+def run_import_undo(undo_id: str) -> None:
+    services.import_undo_run(undo_id)

@@ -189,8 +189,8 @@ def import_undo(request: HttpRequest, job_id) -> HttpResponse:
     else:
         messages.success(
             request,
-            "The import was undone: the records it created are in the trash and the fields "
-            "it changed were put back.",
+            "Undoing the import: the records it created go to the trash and the fields it "
+            "changed are put back. Progress is shown below.",
         )
     return redirect("imports:detail", job_id=job_id)
 

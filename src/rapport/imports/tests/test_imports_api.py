@@ -116,8 +116,9 @@ def test_whole_flow_preview_dry_run_run_report_and_undo(api, run_jobs):
     table = list(csv.reader(io.StringIO(b"".join(report.streaming_content).decode("utf-8-sig"))))
     assert table[0][:3] == ["Line", "Outcome", "Reason"] and [r[0] for r in table[1:]] == ["4", "6"]
 
-    undone = api.post(f"/imports/{job['id']}/undo")
-    assert undone.status_code == 200 and undone.json()["undone_at"]
+    undone = run_jobs(api.post, f"/imports/{job['id']}/undo")
+    assert undone.status_code == 202 and undone.json()["undo"]["status"] == "queued"
+    assert api.get(f"/imports/{job['id']}").json()["undone_at"]
     in_trash = Person.objects.filter(workspace=api.workspace, deleted_at__isnull=False)
     assert in_trash.count() == 4  # restorable from the trash
     assert api.get("/contacts").json()["results"] == []
@@ -130,7 +131,7 @@ def test_undo_puts_back_the_fields_an_upsert_changed(api, run_jobs):
     start(api, job["id"], run_jobs)
     person = Person.objects.get(workspace=api.workspace, email="ann0@example.com")
     assert (person.first_name, person.title) == ("Ann0", "CEO")
-    api.post(f"/imports/{job['id']}/undo")
+    run_jobs(api.post, f"/imports/{job['id']}/undo")
     person.refresh_from_db()
     assert (person.first_name, person.title) == ("Before", "Intern")
 
