@@ -421,7 +421,9 @@ def deal_trash(request: HttpRequest) -> HttpResponse:
         "sales/deal/trash.html",
         {
             "nav": "deals",
-            "deals": page.rows,
+            # Restoring follows the delete rule: the button shows where it would be allowed.
+            "rows": [(deal, can_delete(actor, deal)) for deal in page.rows],
+            "retention_days": actor.workspace.trash_retention_days,
             "q": q,
             "notice": notice,
             "paged": bool(cursor),

@@ -39,7 +39,7 @@ def deleted(actor, by=None, **data) -> Deal:
 
 
 def names(response) -> list[str]:
-    return [d.name for d in response.context["deals"]]
+    return [d.name for d, _ in response.context["rows"]]
 
 
 def test_the_page_lists_deleted_deals_with_who_deleted_them(browser, actor):
@@ -107,6 +107,19 @@ def test_a_member_sees_and_restores_only_what_record_access_shows(browser, actor
     assert client.post(RESTORE, {"deal": str(mine.pk)}).status_code == 302
     mine.refresh_from_db()
     assert mine.deleted_at is None
+
+
+def test_a_member_may_restore_only_what_they_could_delete(browser, actor):
+    client, _mate = member(browser)
+    theirs = deleted(actor, name="Owner's deal", owner=str(actor.user.pk))
+    page = client.get(TRASH)
+    assert [(d.name, ok) for d, ok in page.context["rows"]] == [("Owner's deal", False)]
+    assert f'value="{theirs.pk}"' not in page.content.decode()
+    assert "Its owner or a manager can restore it" in page.content.decode()
+    assert client.post(RESTORE, {"deal": str(theirs.pk)}).status_code == 403
+    theirs.refresh_from_db()
+    assert theirs.deleted_at is not None
+    assert "deleted for good" in browser.get(TRASH).content.decode()
 
 
 def test_another_workspaces_deleted_deal_is_404(browser, actor):
