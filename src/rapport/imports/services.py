@@ -628,7 +628,7 @@ def import_undo_run(undo_id, *, on_progress: Callable[[ImportUndo], None] | None
                 "reverted": {"before": None, "after": undo.reverted_count},
                 "left_alone": {"before": None, "after": undo.failed_count},
             },
-            source="import",
+            source=job.source,
         )
     return undo
 
@@ -640,6 +640,15 @@ def _undo_chunk(actor: Actor, job: ImportJob, chunk) -> tuple[int, int, int]:
     source = f"undo:{job.pk}"
     created = [object_id for _pk, object_id, was_created in chunk if was_created]
     changed = [object_id for _pk, object_id, was_created in chunk if not was_created]
+    if changed:
+        # A record this import created and a later row of it updated goes to the trash as
+        # created; its first audit entry (the creation) has nothing to put back.
+        made_here = set(
+            job.records.filter(created=True, object_id__in=changed).values_list(
+                "object_id", flat=True
+            )
+        )
+        changed = [object_id for object_id in changed if object_id not in made_here]
     trashed = 0
     if created and job.object_type == ObjectType.LEAD:
         for lead_id in created:

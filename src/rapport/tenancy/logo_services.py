@@ -72,6 +72,11 @@ def detect_type(data: bytes) -> str:
     except (puremagic.PureError, ValueError):
         matches = []
     mimes = [m.mime_type for m in matches]
+    # The signature first: a real PNG or JPEG may carry "<svg" in its metadata (XMP, comments).
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
     head = data[:1024].lower()
     if "image/svg+xml" in mimes or b"<svg" in head:
         raise _refuse(

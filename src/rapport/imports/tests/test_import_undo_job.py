@@ -16,7 +16,7 @@ from rapport.contacts.models import Person
 from rapport.core import jobs
 from rapport.core.actors import Role
 from rapport.imports import services
-from rapport.imports.models import ImportUndo
+from rapport.imports.models import ImportedRecord, ImportJob, ImportUndo
 from rapport.testing.clients import make_api_client
 from rapport.testing.factories import actor_for
 from rapport.testing.suites import assert_problem, count_queries
@@ -246,3 +246,25 @@ def test_the_import_list_stays_constant_in_queries_with_undos(api, run_jobs):
     many, r, _ = count_queries(listed)
     assert len(r.json()["results"]) == 4 and few == many
     assert [j["undo"]["status"] for j in r.json()["results"]] == ["queued"] * 3 + ["succeeded"]
+
+
+def test_a_record_created_then_updated_by_the_same_import_is_trashed_not_counted_twice(
+    api, run_jobs
+):
+    job = imported(api, run_jobs, rows=6, existing=2)
+    import_job = ImportJob.objects.get(pk=job["id"])
+    made = import_job.records.filter(created=True).first()
+    # A later row of the same file updated the record the import had just created.
+    contact_services.person_update(
+        actor=actor_for(api.membership),
+        person_id=made.object_id,
+        data={"title": "From a later row"},
+        source=import_job.source,
+    )
+    ImportedRecord.objects.create(job=import_job, object_id=made.object_id, created=False)
+
+    assert api.post(f"/imports/{job['id']}/undo").status_code == 202
+    run_jobs(services.import_undo_run, ImportUndo.objects.get().pk)
+    undo = api.get(f"/imports/{job['id']}").json()["undo"]
+    assert (undo["trashed"], undo["reverted"], undo["left_alone"]) == (4, 2, 0)
+    assert Person.objects.get(pk=made.object_id).deleted_at is not None

@@ -10,6 +10,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from PIL import Image
+from PIL.PngImagePlugin import PngInfo
 
 from rapport.audit.models import AuditEntry
 from rapport.core.actors import Role
@@ -198,3 +199,17 @@ def test_service_refuses_with_the_logo_field():
     assert logo_services.logo_data_uri(actor.workspace) == ""
     logo_services.workspace_logo_set(actor=actor, upload=io.BytesIO(image_bytes()))
     assert logo_services.logo_data_uri(actor.workspace).startswith("data:image/png;base64,iVBOR")
+
+
+def test_a_png_whose_metadata_mentions_svg_is_still_a_png():
+    # Design tools write XMP/comments such as "exported from <svg>"; the signature decides.
+    out = io.BytesIO()
+    meta = PngInfo()
+    meta.add_text("Comment", "exported from <svg width='300'>")
+    Image.new("RGB", (300, 100), "navy").save(out, "PNG", pnginfo=meta)
+    data = out.getvalue()
+    assert b"<svg" in data[:1024].lower()
+    assert logo_services.detect_type(data) == "image/png"
+    actor = actor_for(MembershipFactory(role=Role.ADMIN.value))
+    logo_services.workspace_logo_set(actor=actor, upload=io.BytesIO(data))
+    assert logo_services.logo_data_uri(actor.workspace).startswith("data:image/png;base64,")
