@@ -22,8 +22,8 @@ from rapport.contacts.forms import (
 )
 
 from .lead_models import Lead, LeadStatus
+from .lead_services import LEAD_MODEL_LABEL
 
-LEAD_MODEL_LABEL = "sales.lead"
 # Inputs whose value goes to the service as it is (the rest: owner, tags, custom).
 PLAIN_FIELDS = (
     "first_name",

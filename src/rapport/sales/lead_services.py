@@ -791,10 +791,16 @@ def scoring_rule_create(*, actor: Actor, data: Mapping[str, Any]) -> LeadScoring
     rescore, or at once with ``leads_rescore_queue``."""
     require_admin(actor)
     values = _clean_scoring_rule(actor, data, current=None)
-    rules = LeadScoringRule.objects.filter(workspace=actor.workspace)
-    if rules.count() >= MAX_RULES:
+    # Locked like the assignment rules: two creates at once neither pass the cap nor share
+    # a position.
+    positions = list(
+        LeadScoringRule.objects.select_for_update()
+        .filter(workspace=actor.workspace)
+        .values_list("position", flat=True)
+    )
+    if len(positions) >= MAX_RULES:
         raise ValidationFailed.one("body", f"A workspace keeps at most {MAX_RULES} rules.")
-    last = rules.order_by("-position").values_list("position", flat=True).first()
+    last = max(positions, default=None)
     rule = LeadScoringRule(
         workspace=actor.workspace, position=0 if last is None else last + 1, **values
     )

@@ -480,10 +480,7 @@ def lead_status(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
     data = {"status": request.POST.get("status", "")}
     if data["status"] == LeadStatus.DISQUALIFIED:
         data["disqualified_reason"] = request.POST.get("disqualified_reason", "")
-    try:
-        version = int(request.POST.get("version", ""))
-    except ValueError:
-        version = None
+    version = _version(request)
     try:
         lead = services.lead_update(
             actor=actor, lead_id=lead_id, data=data, expected_version=version, source="ui"
