@@ -26,6 +26,7 @@ class ActivitiesConfig(AppConfig):
         )
         from . import (
             merging,  # noqa: F401  (moves links when people or companies merge)
+            purging,  # noqa: F401  (drops links to records deleted for good)
             sections,  # noqa: F401  (the timeline and figures of record pages)
             task_sections,  # noqa: F401  (the Tasks section of record pages)
         )

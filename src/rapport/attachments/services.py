@@ -14,6 +14,7 @@ stored bytes stay (like the records in the trash) until the row is purged.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import io
 import os
@@ -30,11 +31,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from rapport.audit.services import record
+from rapport.audit.services import record, record_many
 from rapport.core import targets
 from rapport.core.actors import Actor
 from rapport.core.errors import DomainError, FieldError, ValidationFailed
 from rapport.core.policy import require_delete, require_write
+from rapport.core.purge import PURGE_BATCH, purge_batches, retention_cutoff
 
 from . import events, selectors, sniffing
 from .models import Attachment
@@ -269,3 +271,54 @@ def count_attachments(loser: Any) -> int:
         )
         .count()
     )
+
+
+# --- records deleted for good -------------------------------------------------------------
+
+
+def purge_for_targets(actor: Actor, type_name: str, ids: list) -> None:
+    """The files of records being deleted for good go with them (``core.targets.on_purge``)."""
+    files = Attachment.objects.in_workspace(actor.workspace.pk).filter(
+        target_type=type_name, target_id__in=ids
+    )
+    _purge(actor, list(files), source="purge")
+
+
+def purge_expired(
+    *,
+    actor: Actor,
+    now: dt.datetime | None = None,
+    batch_size: int = PURGE_BATCH,
+    source: str = "retention",
+) -> int:
+    """Deletes for good the files deleted longer ago than the workspace's trash retention (the
+    daily purge, ``contacts.tasks.purge_trash``): until then their bytes stay stored."""
+    cutoff = retention_cutoff(actor, now)
+    expired = Attachment.objects.in_workspace(actor.workspace.pk).filter(deleted_at__lt=cutoff)
+    return purge_batches(
+        expired, lambda batch: _purge(actor, batch, source=source), batch_size=batch_size
+    )
+
+
+def _purge(actor: Actor, files: list[Attachment], *, source: str) -> None:
+    """Rows now, audited; the stored bytes once the purge commits (a rolled-back purge keeps
+    them)."""
+    if not files:
+        return
+    record_many(
+        actor=actor,
+        entries=[
+            (events.ATTACHMENT_PURGED, f, {"filename": {"before": f.filename, "after": None}})
+            for f in files
+        ],
+        source=source,
+    )
+    stored = [(f.file.storage, f.file.name) for f in files if f.file.name]
+    Attachment.objects.filter(pk__in=[f.pk for f in files]).delete()
+    transaction.on_commit(lambda: _delete_stored(stored))
+
+
+def _delete_stored(stored: list) -> None:
+    for storage, name in stored:
+        with contextlib.suppress(OSError):  # already gone: nothing left to remove
+            storage.delete(name)

@@ -9,6 +9,7 @@ updates send only the keys that change.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,8 @@ from django.utils import timezone
 
 from rapport.audit.events import EventType
 from rapport.audit.services import diff, record
-from rapport.core.actors import Actor, ActorKind
+from rapport.core import targets
+from rapport.core.actors import Actor
 from rapport.core.context import memo
 from rapport.core.custom_fields import clean_custom
 from rapport.core.errors import (
@@ -33,6 +35,7 @@ from rapport.core.errors import (
     check_version,
 )
 from rapport.core.policy import require_admin, require_delete, require_write
+from rapport.core.purge import PURGE_BATCH, purge_batches, retention_cutoff
 from rapport.core.tags import resolve_tags
 from rapport.core.validation import (
     clean_amount,
@@ -48,7 +51,7 @@ from rapport.core.validation import (
     clean_uuid,
 )
 from rapport.search import services as search_index
-from rapport.tenancy.models import Membership, Workspace
+from rapport.tenancy.models import Membership
 
 from . import dedupe, events
 from .models import Address, Company, LifecycleStage, Person
@@ -490,7 +493,6 @@ TRASH_KINDS = {
 }
 # "Restore all matching" and "delete forever" run in the request: this many records at most.
 TRASH_BULK_LIMIT = 2000
-PURGE_BATCH = 500
 
 
 def _trash_kind(type_: str) -> _TrashKind:
@@ -593,9 +595,10 @@ def trash_restore_many(
     return outcomes
 
 
-def _purge(tk: _TrashKind, actor: Actor, objs: list, source: str) -> None:
+def _purge(tk: _TrashKind, actor: Actor, objs: list, *, source: str) -> None:
     """Deletes trashed records for good: one audit entry each, their tag links, search
-    entries, and (for companies) their people's link."""
+    entries, (for companies) their people's link, and what other apps hang on them (links of
+    interactions and tasks, files, notifications: ``core.targets.on_purge``)."""
     model = tk.kind.model
     ids = [obj.pk for obj in objs]
     for obj in objs:
@@ -611,6 +614,7 @@ def _purge(tk: _TrashKind, actor: Actor, objs: list, source: str) -> None:
         Person.objects.filter(workspace=actor.workspace, company_id__in=ids).update(
             company=None, version=F("version") + 1
         )
+    targets.purging(actor, targets.type_of(objs[0]).name, ids)  # interactions, tasks, files
     links = model.tags.through
     links.objects.filter(**{f"{model._meta.model_name}_id__in": ids}).delete()
     search_index.unindex_ids(model._meta.label_lower, ids)
@@ -624,32 +628,17 @@ def trash_purge(
     batch_size: int = PURGE_BATCH,
     source: str = "retention",
 ) -> int:
-    """Deletes for good what has been in the trash longer than the workspace keeps it.
-
-    Runs in batches, each its own transaction, so a long purge holds no lock for long and an
-    interrupted one continues where it stopped. Answers how many records went.
-    """
-    if actor.kind != ActorKind.SYSTEM:
-        require_admin(actor)
-    days = Workspace.objects.values_list("trash_retention_days", flat=True).get(
-        pk=actor.workspace.pk
-    )
-    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
+    """Deletes for good what has been in the trash longer than the workspace keeps it, in
+    batches each its own transaction (``core.purge``). Answers how many records went."""
+    cutoff = retention_cutoff(actor, now)
     total = 0
     for tk in TRASH_KINDS.values():
-        while True:
-            with transaction.atomic():
-                batch = list(
-                    tk.kind.model.objects.in_trash_of(actor)
-                    .filter(deleted_at__lt=cutoff)
-                    .select_for_update()
-                    .order_by("deleted_at", "id")[:batch_size]
-                )
-                if batch:
-                    _purge(tk, actor, batch, source)
-            total += len(batch)
-            if len(batch) < batch_size:
-                break
+        expired = tk.kind.model.objects.in_trash_of(actor).filter(deleted_at__lt=cutoff)
+        total += purge_batches(
+            expired,
+            functools.partial(_purge, tk, actor, source=source),
+            batch_size=batch_size,
+        )
     return total
 
 
@@ -674,6 +663,6 @@ def trash_delete_forever(*, actor: Actor, refs: Iterable[tuple[str, Any]], sourc
         tk = TRASH_KINDS[type_]
         objs = list(tk.kind.model.objects.in_trash_of(actor).filter(pk__in=ids).select_for_update())
         if objs:
-            _purge(tk, actor, objs, source)
+            _purge(tk, actor, objs, source=source)
         total += len(objs)
     return total

@@ -11,8 +11,10 @@ from .models import DuplicateScan
 @shared_task(name="rapport.contacts.tasks.purge_trash")
 def purge_trash(workspace_id: str | None = None) -> int:
     """The daily purge: deletes for good what each workspace's retention no longer keeps
-    (people, companies, and the deleted deals and leads of the sales app), acting as the
-    workspace's ``system`` actor; answers how many records went."""
+    (people, companies, the deleted deals and leads of the sales app, deleted interactions,
+    tasks and files), acting as the workspace's ``system`` actor; answers how many went."""
+    from rapport.activities import purging as activity_purging
+    from rapport.attachments import services as attachment_services
     from rapport.core.actors import Actor
     from rapport.sales import lead_services
     from rapport.sales import services as sales_services
@@ -28,6 +30,8 @@ def purge_trash(workspace_id: str | None = None) -> int:
         actor = Actor.system(workspace, "retention")
         total += services.trash_purge(actor=actor)
         total += sales_services.deal_purge(actor=actor) + lead_services.lead_purge(actor=actor)
+        total += activity_purging.purge_expired(actor=actor)
+        total += attachment_services.purge_expired(actor=actor)
     return total
 
 

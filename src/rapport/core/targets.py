@@ -261,3 +261,25 @@ def labels(actor: Actor, refs: Iterable[tuple[str, Any]]) -> dict[tuple[str, str
         for obj in _types[type_name].visible(actor).filter(pk__in=pks):
             out[(type_name, str(obj.pk))] = str(obj)
     return out
+
+
+# --- records deleted for good -------------------------------------------------------------------
+
+# (actor, type name, ids) -> None: called inside the purge's transaction, before the records go.
+PurgeHook = Callable[[Actor, str, list], None]
+_purge_hooks: list[PurgeHook] = []
+
+
+def on_purge(hook: PurgeHook) -> PurgeHook:
+    """Registers ``hook`` to be told which records of a type are being deleted for good (the
+    trash's retention purge, "Delete forever"), so an app removes what points at them: link
+    rows, files, notifications. Merges move links instead (``contacts.merging``)."""
+    _purge_hooks.append(hook)
+    return hook
+
+
+def purging(actor: Actor, type_name: str, ids: list) -> None:
+    """Tells every purge hook that ``ids`` of ``type_name`` are about to be deleted for good."""
+    if ids:
+        for hook in _purge_hooks:
+            hook(actor, type_name, list(ids))

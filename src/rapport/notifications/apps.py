@@ -7,4 +7,9 @@ class NotificationsConfig(AppConfig):
 
     def ready(self) -> None:
         # Registered at start-up so the audit log's filter and ``notify`` know them.
+        from rapport.core import targets
+
         from . import events, kinds  # noqa: F401
+        from .services import forget_purged
+
+        targets.on_purge(forget_purged)

@@ -358,3 +358,11 @@ def send_digest(*, preference_id: Any, now: dt.datetime | None = None) -> int:
         )
         raise
     return len(rows)
+
+
+def forget_purged(actor, type_name: str, ids: list) -> None:
+    """Notifications about records deleted for good go with them (``core.targets.on_purge``):
+    they were already hidden, and would only keep the purged record's name in their text."""
+    Notification.objects.filter(
+        workspace_id=actor.workspace.pk, target_type=type_name, target_id__in=ids
+    ).delete()

@@ -33,6 +33,7 @@ from rapport.core.errors import (
     check_version,
 )
 from rapport.core.policy import require_admin, require_delete, require_write
+from rapport.core.purge import PURGE_BATCH
 from rapport.core.tags import resolve_tags
 from rapport.core.validation import (
     clean_choice,
@@ -693,7 +694,7 @@ def lead_purge(
         model=Lead,
         purged=events.LEAD_PURGED,
         now=now,
-        batch_size=batch_size or sales.PURGE_BATCH,
+        batch_size=batch_size or PURGE_BATCH,
         source=source,
     )
 

@@ -28,7 +28,8 @@ from django.utils import timezone
 from rapport.audit.events import EventType
 from rapport.audit.services import diff, record
 from rapport.contacts.models import Company, Person
-from rapport.core.actors import Actor, ActorKind, Role
+from rapport.core import targets
+from rapport.core.actors import Actor, Role
 from rapport.core.custom_fields import clean_custom
 from rapport.core.errors import (
     Duplicate,
@@ -40,6 +41,7 @@ from rapport.core.errors import (
     check_version,
 )
 from rapport.core.policy import require_admin, require_delete, require_write
+from rapport.core.purge import PURGE_BATCH, purge_batches, retention_cutoff
 from rapport.core.tags import resolve_tags
 from rapport.core.validation import (
     clean_amount,
@@ -53,7 +55,6 @@ from rapport.core.validation import (
     clean_uuid,
 )
 from rapport.search import services as search_index
-from rapport.tenancy.models import Workspace
 
 from . import events
 from .lead_models import Lead
@@ -1073,8 +1074,6 @@ def deal_restore(*, actor: Actor, deal_id, source: str = "") -> Deal:
 
 # --- purge: deleted longer ago than the workspace's trash retention ----------------------------
 
-PURGE_BATCH = 500
-
 
 def purge_expired(
     *,
@@ -1086,40 +1085,29 @@ def purge_expired(
     source: str = "retention",
 ) -> int:
     """Deletes for good the ``model`` records in the trash longer than the workspace keeps
-    them, as the people and companies purge does: batches each in their own transaction (an
-    interrupted run continues where it stopped), one audit entry per record, search entries
-    removed. Linked rows go by their foreign keys: a deal's stage history, people, line items
-    and quotes cascade; a lead converted into it keeps living without the link.
+    them, as the people and companies purge does (``core.purge``): one audit entry per record,
+    search entries removed, what other apps hang on them told (``core.targets.on_purge``).
+    Linked rows go by their foreign keys: a deal's stage history, people, line items and
+    quotes cascade; a lead converted into it keeps living without the link.
     Answers how many records went."""
-    if actor.kind != ActorKind.SYSTEM:
-        require_admin(actor)
-    days = Workspace.objects.values_list("trash_retention_days", flat=True).get(
-        pk=actor.workspace.pk
-    )
-    cutoff = (now or timezone.now()) - dt.timedelta(days=days)
-    total = 0
-    while True:
-        with transaction.atomic():
-            batch = list(
-                model.objects.in_trash_of(actor)
-                .filter(deleted_at__lt=cutoff)
-                .select_for_update()
-                .order_by("deleted_at", "id")[:batch_size]
+    cutoff = retention_cutoff(actor, now)
+
+    def purge(batch: list) -> None:
+        for obj in batch:
+            record(
+                actor=actor,
+                action=purged,
+                obj=obj,
+                changes={"deleted_at": {"before": obj.deleted_at.isoformat(), "after": None}},
+                source=source,
             )
-            for obj in batch:
-                record(
-                    actor=actor,
-                    action=purged,
-                    obj=obj,
-                    changes={"deleted_at": {"before": obj.deleted_at.isoformat(), "after": None}},
-                    source=source,
-                )
-            ids = [obj.pk for obj in batch]
-            search_index.unindex_ids(model._meta.label_lower, ids)
-            model.objects.filter(workspace=actor.workspace, pk__in=ids).delete()
-        total += len(batch)
-        if len(batch) < batch_size:
-            return total
+        ids = [obj.pk for obj in batch]
+        targets.purging(actor, targets.type_of(batch[0]).name, ids)
+        search_index.unindex_ids(model._meta.label_lower, ids)
+        model.objects.filter(workspace=actor.workspace, pk__in=ids).delete()
+
+    expired = model.objects.in_trash_of(actor).filter(deleted_at__lt=cutoff)
+    return purge_batches(expired, purge, batch_size=batch_size)
 
 
 def deal_purge(
