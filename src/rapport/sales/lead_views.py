@@ -20,7 +20,7 @@ from django.urls import path, reverse
 from django.utils.cache import patch_vary_headers
 from django.utils.html import escape, format_html
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from rapport.core.actors import Actor
 from rapport.core.errors import Duplicate, FieldError, ValidationFailed, VersionConflict
@@ -494,6 +494,7 @@ def lead_status(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
     return redirect("sales:lead_detail", lead_id)
 
 
+@require_http_methods(["GET", "HEAD", "POST"])
 @workspace_required
 def lead_form_list(request: HttpRequest) -> HttpResponse:
     """The workspace's web forms with their embed snippets; admins add forms here."""

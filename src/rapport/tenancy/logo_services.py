@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import io
+import threading
 import uuid
 from typing import IO, Any
 
@@ -98,11 +99,21 @@ def detect_type(data: bytes) -> str:
 
 def _dimensions(data: bytes, content_type: str) -> tuple[int, int]:
     """Width and height after decoding the whole image (a truncated file fails here)."""
-    from PIL import Image, ImageFile
-
     label = ACCEPTED[content_type][1]
     # WeasyPrint turns Pillow's LOAD_TRUNCATED_IMAGES on for the whole process when imported;
-    # a logo must be complete, so this decode runs with it off.
+    # a logo must be complete, so this decode runs with it off. The setting is process-wide:
+    # the lock keeps two uploads in two threads from restoring it under each other (one would
+    # then decode leniently). A PDF rendered meanwhile only embeds logos checked this way.
+    with _STRICT_DECODE:
+        return _decoded_size(data, label)
+
+
+_STRICT_DECODE = threading.Lock()
+
+
+def _decoded_size(data: bytes, label: str) -> tuple[int, int]:
+    from PIL import Image, ImageFile
+
     lenient = ImageFile.LOAD_TRUNCATED_IMAGES
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:

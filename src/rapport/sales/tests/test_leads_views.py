@@ -130,6 +130,12 @@ def test_forms_page_shows_an_embed_snippet(browser, web_form):
     assert "website_url" in text and "consent" in text
 
 
+def test_forms_page_answers_only_get_and_post(browser, web_form):
+    assert browser.put("/leads/forms/").status_code == 405
+    assert browser.delete("/leads/forms/").status_code == 405
+    assert LeadForm.objects.count() == 1
+
+
 # --- the public web form -------------------------------------------------------------------------
 
 

@@ -213,3 +213,24 @@ def test_a_png_whose_metadata_mentions_svg_is_still_a_png():
     actor = actor_for(MembershipFactory(role=Role.ADMIN.value))
     logo_services.workspace_logo_set(actor=actor, upload=io.BytesIO(data))
     assert logo_services.logo_data_uri(actor.workspace).startswith("data:image/png;base64,")
+
+
+def test_the_strict_decode_holds_its_lock_and_restores_the_lenient_setting(monkeypatch):
+    """Pillow's truncated-image setting is process-wide (WeasyPrint turns it on): each logo is
+    decoded with it off, under a lock, so two uploads in two threads cannot restore it under
+    each other, and it is put back as it was."""
+    from PIL import ImageFile
+
+    seen = []
+    real_open = Image.open
+
+    def watching_open(fp, *args, **kwargs):
+        seen.append((logo_services._STRICT_DECODE.locked(), ImageFile.LOAD_TRUNCATED_IMAGES))
+        return real_open(fp, *args, **kwargs)
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)
+    monkeypatch.setattr(Image, "open", watching_open)
+    assert logo_services._dimensions(image_bytes(), "image/png") == (300, 100)
+    assert seen == [(True, False)]
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True
+    assert not logo_services._STRICT_DECODE.locked()
