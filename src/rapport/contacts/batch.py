@@ -510,13 +510,24 @@ def delete_batch(
     """Moves many records to the trash at once, each checked and audited as a single delete
     would be; answers how many were deleted. Records already gone are passed over; a record
     the actor may not delete stops the batch, or with ``skip_denied`` is left alone."""
+    return len(
+        delete_batch_ids(
+            actor=actor, object_type=object_type, ids=ids, source=source, skip_denied=skip_denied
+        )
+    )
+
+
+def delete_batch_ids(
+    *, actor: Actor, object_type: str, ids, source: str = "", skip_denied: bool = False
+) -> list:
+    """``delete_batch``, answering the ids of the records it moved to the trash."""
     from rapport.core.policy import can_delete, require_delete
     from rapport.search.models import SearchEntry
 
     require_write(actor)
     kind = _kind(object_type)
     ids = list(ids)
-    deleted = 0
+    deleted: list = []
     for start in range(0, len(ids), 1000):
         objs = list(
             kind.model.objects.visible_to(actor)
@@ -544,5 +555,5 @@ def delete_batch(
         ).delete()
         changes = {"deleted_at": {"before": None, "after": now.isoformat()}}
         record_many(actor=actor, entries=[(kind.deleted, o, changes) for o in objs], source=source)
-        deleted += len(objs)
+        deleted.extend(o.pk for o in objs)
     return deleted

@@ -273,3 +273,25 @@ def start_bulk(request, payload: BulkIn) -> HttpResponse:
 @bulk_router.get("/{job_id}", response={200: BulkOut, **COMMON_ERRORS}, summary="A bulk change")
 def get_bulk(request, job_id: uuid.UUID) -> HttpResponse:
     return json_response(dump(BulkOut, bulk.bulk_get(actor=actor_of(request), job_id=job_id)))
+
+
+@bulk_router.post(
+    "/{job_id}/undo",
+    response={202: BulkOut, **WRITE_ERRORS},
+    summary="Undo a finished bulk change (in the background)",
+    description=(
+        "Queues another bulk job (action `undo`) that puts back what the change did: records "
+        "it deleted come back from the trash, fields it set get their earlier values (changes "
+        "made since to other fields are kept). Records that cannot be put back are listed in "
+        "its `failures`. An undo cannot be undone; asking twice is a 422. Poll GET /bulk/{id} "
+        "of the job answered."
+    ),
+)
+def undo_bulk(request, job_id: uuid.UUID) -> HttpResponse:
+    actor = actor_of(request)
+    undo = bulk.bulk_undo(actor=actor, job_id=job_id)
+    return json_response(
+        dump(BulkOut, bulk.bulk_get(actor=actor, job_id=undo.pk)),
+        status=202,
+        headers={"Location": f"/api/v1/bulk/{undo.pk}"},
+    )

@@ -189,9 +189,10 @@ class BulkAction(models.TextChoices):
     ADD_TAGS = "add_tags", "Add tags"
     REMOVE_TAGS = "remove_tags", "Remove tags"
     DELETE = "delete", "Delete (to the trash)"
+    UNDO = "undo", "Undo a bulk change"
 
 
-class BulkJob(BackgroundJob):
+class BulkJob(BackgroundJob):  # type: ignore[django-manager-missing]
     """One change applied to many records (chosen by id or by a list's filters) in a worker."""
 
     task_name = "rapport.imports.tasks.run_bulk"
@@ -205,6 +206,10 @@ class BulkJob(BackgroundJob):
     changed_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
     failures = models.JSONField(default=list)  # the first failures: [{"id", "message"}]
+    # For an undo: the bulk change it puts back (its records are that job's ``records``).
+    undoes = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="undos"
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -216,3 +221,14 @@ class BulkJob(BackgroundJob):
     @property
     def source(self) -> str:
         return f"bulk:{self.pk}"
+
+
+class BulkRecord(models.Model):
+    """A record a bulk change changed (or moved to the trash): what undoing it walks through,
+    in id order (the undo's cursor is the last id done)."""
+
+    job = models.ForeignKey(BulkJob, on_delete=models.CASCADE, related_name="records")
+    object_id = models.UUIDField()
+
+    def __str__(self) -> str:
+        return str(self.object_id)

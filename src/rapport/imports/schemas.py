@@ -204,10 +204,17 @@ class BulkOut(Schema):
     error: str
     created_at: dt.datetime
     finished_at: dt.datetime | None
+    undoes: uuid.UUID | None = Field(
+        None, description="For an `undo`: the bulk change it puts back"
+    )
 
     @staticmethod
     def resolve_changed(obj) -> int:
         return obj.changed_count
+
+    @staticmethod
+    def resolve_undoes(obj) -> uuid.UUID | None:
+        return obj.undoes_id
 
     @staticmethod
     def resolve_failed(obj) -> int:

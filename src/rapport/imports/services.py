@@ -677,16 +677,23 @@ def _undo_chunk(actor: Actor, job: ImportJob, chunk) -> tuple[int, int, int]:
 
 def _import_changes(job: ImportJob, object_ids: list) -> dict[str, dict]:
     """{object id: the changes of the import's first audit entry on it}: one query a chunk."""
+    return first_changes(job.workspace_id, job.object_type, job.source, object_ids)
+
+
+def first_changes(workspace_id, object_type: str, source: str, object_ids: list) -> dict:
+    """{object id: the changes of the first audit entry ``source`` (an import's or a bulk
+    change's) wrote on it}: what undoing it puts back. One query a chunk, by the audit log's
+    per-record index."""
     from rapport.audit.models import AuditEntry
 
     if not object_ids:
         return {}
     entries = (
         AuditEntry.objects.filter(
-            workspace=job.workspace,
-            object_type=mapping.MODEL_LABELS[job.object_type],
+            workspace_id=workspace_id,
+            object_type=mapping.MODEL_LABELS[object_type],
             object_id__in=[str(i) for i in object_ids],
-            source=job.source,
+            source=source,
         )
         .order_by("created_at")
         .values_list("object_id", "changes")

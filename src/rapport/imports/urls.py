@@ -12,6 +12,7 @@ urlpatterns = [
     path("imports/<uuid:job_id>/undo/", views.import_undo, name="undo"),
     path("bulk/", views.bulk_new, name="bulk_new"),
     path("bulk/<uuid:job_id>/", views.bulk_detail, name="bulk_detail"),
+    path("bulk/<uuid:job_id>/undo/", views.bulk_undo, name="bulk_undo"),
     path("exports/", views.export_list, name="export_list"),
     path("exports/file/", views.export_file, name="export_file"),
     path("exports/<uuid:job_id>/", views.export_detail, name="export_detail"),

@@ -383,7 +383,8 @@ def _bulk_data(request: HttpRequest, object_type: str) -> dict:
 
 @workspace_required
 def bulk_detail(request: HttpRequest, job_id) -> HttpResponse:
-    job = bulk.bulk_get(actor=_actor(request), job_id=job_id)
+    actor = _actor(request)
+    job = bulk.bulk_get(actor=actor, job_id=job_id)
     template = "imports/bulk_detail.html"
     if htmx_target(request) == "bulk-progress":
         template = "imports/partials/bulk_progress.html"
@@ -393,6 +394,21 @@ def bulk_detail(request: HttpRequest, job_id) -> HttpResponse:
         {
             "nav": "people" if job.object_type == "person" else "companies",
             "job": job,
+            "undo": bulk.undo_of(job),
+            "can_write": can_write(actor),
             "back": _list_url(job.object_type, ""),
         },
     )
+
+
+@require_POST
+@workspace_required
+def bulk_undo(request: HttpRequest, job_id) -> HttpResponse:
+    """Queues the undo of a bulk change and shows its progress (another bulk job)."""
+    try:
+        undo = bulk.bulk_undo(actor=_actor(request), job_id=job_id)
+    except ValidationFailed as exc:
+        messages.error(request, exc.detail)
+        return redirect("imports:bulk_detail", job_id=job_id)
+    messages.success(request, "Undoing the change: progress is shown below.")
+    return redirect("imports:bulk_detail", job_id=undo.pk)

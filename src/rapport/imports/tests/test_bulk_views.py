@@ -80,7 +80,7 @@ def test_delete_everything_matching_a_filter_and_find_it_in_the_trash(
             },
         )
     page = browser.get(done["Location"])
-    assert b"Restore them from the trash" in page.content
+    assert b"Undo this change" in page.content and b"one by one" in page.content
     assert Person.objects.filter(deleted_at__isnull=False).count() == 3
     assert Person.objects.filter(deleted_at__isnull=True).count() == 2
 
