@@ -122,11 +122,18 @@ def restore_lead(request, lead_id: uuid.UUID) -> HttpResponse:
     "/{lead_id}/convert",
     response={200: LeadConvertOut, **WRITE_ERRORS},
     summary="Convert a qualified lead into a person, a company and (optionally) a deal",
+    description="Send `If-Match` with the lead's ETag to refuse (412) a lead changed since.",
 )
 def convert_lead(request, lead_id: uuid.UUID, payload: LeadConvertIn) -> HttpResponse:
     actor = actor_of(request)
     selectors.lead_get(actor=actor, lead_id=lead_id)  # another workspace's: 404
-    done = services.lead_convert(actor=actor, lead_id=lead_id, deal=payload.deal, source="api")
+    done = services.lead_convert(
+        actor=actor,
+        lead_id=lead_id,
+        deal=payload.deal,
+        expected_version=if_match_version(request),
+        source="api",
+    )
     return json_response(
         {
             "person": str(done.person.pk),

@@ -923,16 +923,23 @@ def _move_links(actor: Actor, lead: Lead, person: Person) -> None:
 
 @transaction.atomic
 def lead_convert(
-    *, actor: Actor, lead_id, deal: Mapping[str, Any] | None = None, source: str = ""
+    *,
+    actor: Actor,
+    lead_id,
+    deal: Mapping[str, Any] | None = None,
+    expected_version: int | None = None,
+    source: str = "",
 ) -> Conversion:
     """A qualified lead becomes a person (matched by email), a company (matched by email domain
     or name) and, when ``deal`` is given, a deal (``deal_create``'s data; company and person
-    are filled in). All or nothing: any error leaves nothing created."""
+    are filled in). All or nothing: any error leaves nothing created. With
+    ``expected_version``, a lead changed since it was read is refused (nothing converted)."""
     from rapport.contacts import services as contacts
     from rapport.sales import services as sales
 
     lead = _locked_lead(actor, lead_id)
     require_write(actor)
+    check_version(lead, expected_version)
     if lead.converted_at is not None:
         raise ValidationFailed.one("status", "This lead is already converted.")
     if lead.status != LeadStatus.QUALIFIED:

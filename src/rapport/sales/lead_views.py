@@ -462,7 +462,18 @@ def lead_convert(request: HttpRequest, lead_id: uuid.UUID) -> HttpResponse:
         deal = {"name": request.POST.get("deal_name", "").strip() or None}
         deal = {k: v for k, v in deal.items() if v}
     try:
-        done = services.lead_convert(actor=actor, lead_id=lead_id, deal=deal, source="ui")
+        done = services.lead_convert(
+            actor=actor,
+            lead_id=lead_id,
+            deal=deal,
+            expected_version=_version(request),
+            source="ui",
+        )
+    except VersionConflict:
+        messages.error(
+            request, "The lead was changed since you opened the page: check it, then convert."
+        )
+        return redirect("sales:lead_detail", lead_id)
     except (ValidationFailed, Duplicate) as exc:
         messages.error(request, f"The lead was not converted: {exc.detail}")
         return redirect("sales:lead_detail", lead_id)

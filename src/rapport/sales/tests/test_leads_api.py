@@ -94,6 +94,19 @@ def test_convert_answers_the_new_ids(api):
 
 
 @pytest.mark.django_db
+def test_convert_refuses_a_lead_changed_since_its_etag(api):
+    lead = api.post("/leads", {"email": "v@newco.example", "status": "qualified"})
+    etag = lead["ETag"]
+    api.patch(f"/leads/{lead.json()['id']}", {"title": "Changed meanwhile"})
+    r = api.post(f"/leads/{lead.json()['id']}/convert", {}, headers={"If-Match": etag})
+    assert_problem(r, 412)
+    assert not Person.objects.filter(workspace=api.workspace).exists()
+    fresh = api.get(f"/leads/{lead.json()['id']}")
+    r = api.post(f"/leads/{lead.json()['id']}/convert", {}, headers={"If-Match": fresh["ETag"]})
+    assert r.status_code == 200, r.content
+
+
+@pytest.mark.django_db
 def test_convert_with_bad_deal_data_makes_nothing(api):
     sales_services.pipeline_create_default(actor=Actor.system(api.workspace, "tests"))
     lead = api.post(

@@ -103,6 +103,16 @@ def test_converting_an_unqualified_lead_shows_why(browser, actor):
     assert not Person.objects.filter(workspace=actor.workspace).exists()
 
 
+def test_converting_a_lead_changed_since_the_page_opened_is_refused(browser, actor):
+    lead = services.lead_create(actor=actor, data={"first_name": "N", "status": "qualified"})
+    page = browser.get(f"/leads/{lead.pk}/").content.decode()
+    assert f'name="version" value="{lead.version}"' in page
+    services.lead_update(actor=actor, lead_id=lead.pk, data={"title": "Changed meanwhile"})
+    r = browser.post(f"/leads/{lead.pk}/convert/", {"version": lead.version}, follow=True)
+    assert b"changed since you opened the page" in r.content
+    assert not Person.objects.filter(workspace=actor.workspace).exists()
+
+
 def test_create_page(browser, actor):
     assert browser.get("/leads/new/").status_code == 200
     r = browser.post("/leads/new/", {"email": "bad", "status": "new"})
