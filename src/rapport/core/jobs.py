@@ -29,6 +29,20 @@ def enqueue(job: BackgroundJob) -> None:
     transaction.on_commit(lambda: _send(name, pk))
 
 
+def queue_for(job: BackgroundJob, actor, *, send: bool = True) -> None:
+    """Saves ``job`` (new, or failed and asked again) as queued for ``actor``, whom the worker
+    then acts as, and (unless ``send`` is off) sends it once the transaction commits: a failed
+    job continues from its checkpoint."""
+    job.status = JobStatus.QUEUED
+    job.error = ""
+    job.finished_at = None
+    job.created_by = actor.user
+    job.created_by_kind = actor.kind.value
+    job.save()
+    if send:
+        enqueue(job)
+
+
 def _send(task_name: str, job_id: str) -> None:
     import importlib
 

@@ -138,13 +138,7 @@ def bulk_undo(*, actor: Actor, job_id) -> BulkJob:
                 undoes=job,
                 total=job.records.count(),
             )
-        undo.status = JobStatus.QUEUED
-        undo.error = ""
-        undo.finished_at = None
-        undo.created_by = actor.user  # the worker acts as whoever asked (last)
-        undo.created_by_kind = actor.kind.value
-        undo.save()
-        jobs.enqueue(undo)
+        jobs.queue_for(undo, actor)  # the worker acts as whoever asked (last)
     return undo
 
 

@@ -568,14 +568,7 @@ def import_undo(*, actor: Actor, job_id, enqueue: bool = True) -> ImportJob:
             raise ValidationFailed.one("status", "This import is already being undone.")
         if undo is None:
             undo = ImportUndo(workspace=job.workspace, import_job=job, total=job.records.count())
-        undo.status = JobStatus.QUEUED
-        undo.error = ""
-        undo.finished_at = None
-        undo.created_by = actor.user  # the worker acts as whoever asked (last)
-        undo.created_by_kind = actor.kind.value
-        undo.save()
-        if enqueue:
-            jobs.enqueue(undo)
+        jobs.queue_for(undo, actor, send=enqueue)  # the worker acts as whoever asked (last)
     job.undo = undo
     return job
 
