@@ -722,6 +722,16 @@ def _reverse(changes: dict) -> dict:
             data["address"] = {k: (before or {}).get(k, "") for k in _ADDRESS_FIELDS}
         elif name.endswith("_id"):
             data[name[:-3]] = before
+        elif name == "custom":
+            # An update merges ``custom`` into what is stored (null removes a key): send only
+            # the keys this change touched, each with its earlier value or null, so custom
+            # values it added go and others' later edits to other keys stay.
+            before, after = before or {}, change.get("after") or {}
+            data["custom"] = {
+                k: before.get(k)
+                for k in before.keys() | after.keys()
+                if before.get(k) != after.get(k)
+            }
         elif name == "annual_revenue":
             continue  # restored together with its currency below
         elif name == "annual_revenue_currency":

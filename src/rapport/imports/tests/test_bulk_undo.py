@@ -219,3 +219,27 @@ def test_the_page_offers_undo_and_links_both_ways(browser, django_capture_on_com
     assert "Undo this change" not in page
     assert Person.objects.get(pk=person.pk).title == "Engineer"
     assert browser.get(f"/bulk/{job.pk}/undo/").status_code == 405
+
+
+def test_undo_removes_custom_values_the_change_added_and_keeps_other_keys(actor, run_jobs):
+    from rapport.customization.services import field_create
+
+    for key in ("tier", "region"):
+        field_create(
+            actor=actor,
+            data={"object_type": "contacts.person", "key": key, "label": key, "type": "text"},
+        )
+    ada = PersonFactory(actor=actor, email="ada@example.com", custom={"region": "EU"})
+    job = run_jobs(
+        bulk.bulk_start,
+        actor=actor,
+        object_type="person",
+        action="update",
+        ids=[str(ada.pk)],
+        data={"custom": {"tier": "gold"}},
+    )
+    contact_services.person_update(
+        actor=actor, person_id=ada.pk, data={"custom": {"region": "APAC"}}
+    )  # a later edit of another key
+    run_jobs(bulk.bulk_undo, actor=actor, job_id=job.pk)
+    assert Person.objects.get(pk=ada.pk).custom == {"region": "APAC"}
