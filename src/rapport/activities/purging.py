@@ -31,7 +31,7 @@ from .models import Activity, ActivityTarget, Task, TaskTarget
 
 
 @targets.on_purge
-def forget_purged(actor: Actor, type_name: str, ids: list) -> None:
+def forget_purged(actor: Actor, type_name: str, ids: list, source: str) -> None:
     if type_name in ("activity", "task"):
         return  # (called back by _delete below, for their own files)
     workspace_id = actor.workspace.pk
@@ -41,11 +41,11 @@ def forget_purged(actor: Actor, type_name: str, ids: list) -> None:
     orphans = Activity.objects.filter(workspace_id=workspace_id, pk__in=activity_ids).exclude(
         Exists(own_link)
     )
-    _delete(actor, "activity", list(orphans), events.ACTIVITY_PURGED, "purge")
+    _delete(actor, "activity", list(orphans), event=events.ACTIVITY_PURGED, source=source)
     orphan_tasks = Task.objects.filter(workspace_id=workspace_id, pk__in=task_ids).exclude(
         Exists(TaskTarget.objects.filter(task=OuterRef("pk")))
     )
-    _delete(actor, "task", list(orphan_tasks), events.TASK_PURGED, "purge")
+    _delete(actor, "task", list(orphan_tasks), event=events.TASK_PURGED, source=source)
 
 
 def purge_expired(
@@ -66,14 +66,10 @@ def purge_expired(
         expired = model.objects.filter(workspace_id=actor.workspace.pk, deleted_at__lt=cutoff)
         total += purge_batches(
             expired,
-            functools.partial(_purge_batch, actor, type_name, event, source),
+            functools.partial(_delete, actor, type_name, event=event, source=source),
             batch_size=batch_size,
         )
     return total
-
-
-def _purge_batch(actor: Actor, type_name: str, event, source: str, batch: list) -> None:
-    _delete(actor, type_name, batch, event, source)
 
 
 def _unlink(link_model, parent_column: str, workspace_id, type_name: str, ids: list) -> set:
@@ -86,12 +82,12 @@ def _unlink(link_model, parent_column: str, workspace_id, type_name: str, ids: l
     return parents
 
 
-def _delete(actor: Actor, type_name: str, objs: list, event, source: str) -> None:
+def _delete(actor: Actor, type_name: str, objs: list, *, event, source: str) -> None:
     if not objs:
         return
     record_many(actor=actor, entries=[(event, obj, _gone(obj)) for obj in objs], source=source)
     ids = [obj.pk for obj in objs]
-    targets.purging(actor, type_name, ids)
+    targets.purging(actor, type_name, ids, source=source)
     type(objs[0]).objects.filter(workspace_id=actor.workspace.pk, pk__in=ids).delete()
 
 

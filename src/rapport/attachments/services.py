@@ -276,12 +276,12 @@ def count_attachments(loser: Any) -> int:
 # --- records deleted for good -------------------------------------------------------------
 
 
-def purge_for_targets(actor: Actor, type_name: str, ids: list) -> None:
+def purge_for_targets(actor: Actor, type_name: str, ids: list, source: str) -> None:
     """The files of records being deleted for good go with them (``core.targets.on_purge``)."""
     files = Attachment.objects.in_workspace(actor.workspace.pk).filter(
         target_type=type_name, target_id__in=ids
     )
-    _purge(actor, list(files), source="purge")
+    _purge(actor, list(files), source=source)
 
 
 def purge_expired(

@@ -614,7 +614,8 @@ def _purge(tk: _TrashKind, actor: Actor, objs: list, *, source: str) -> None:
         Person.objects.filter(workspace=actor.workspace, company_id__in=ids).update(
             company=None, version=F("version") + 1
         )
-    targets.purging(actor, targets.type_of(objs[0]).name, ids)  # interactions, tasks, files
+    # Interactions, tasks, files and notifications about them.
+    targets.purging(actor, targets.type_of(objs[0]).name, ids, source=source)
     links = model.tags.through
     links.objects.filter(**{f"{model._meta.model_name}_id__in": ids}).delete()
     search_index.unindex_ids(model._meta.label_lower, ids)

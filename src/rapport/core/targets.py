@@ -265,8 +265,9 @@ def labels(actor: Actor, refs: Iterable[tuple[str, Any]]) -> dict[tuple[str, str
 
 # --- records deleted for good -------------------------------------------------------------------
 
-# (actor, type name, ids) -> None: called inside the purge's transaction, before the records go.
-PurgeHook = Callable[[Actor, str, list], None]
+# (actor, type name, ids, source) -> None: called inside the purge's transaction, before the
+# records go; ``source`` is the purge's own ("retention", "ui", ...) for the hooks' audit entries.
+PurgeHook = Callable[[Actor, str, list, str], None]
 _purge_hooks: list[PurgeHook] = []
 
 
@@ -278,8 +279,8 @@ def on_purge(hook: PurgeHook) -> PurgeHook:
     return hook
 
 
-def purging(actor: Actor, type_name: str, ids: list) -> None:
+def purging(actor: Actor, type_name: str, ids: list, *, source: str = "") -> None:
     """Tells every purge hook that ``ids`` of ``type_name`` are about to be deleted for good."""
     if ids:
         for hook in _purge_hooks:
-            hook(actor, type_name, list(ids))
+            hook(actor, type_name, list(ids), source)

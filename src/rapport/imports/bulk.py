@@ -125,7 +125,7 @@ def bulk_undo(*, actor: Actor, job_id) -> BulkJob:
             raise ValidationFailed.one("action", "An undo cannot itself be undone.")
         if job.status not in (JobStatus.SUCCEEDED, JobStatus.FAILED):
             raise ValidationFailed.one("status", "Wait until the change has finished.")
-        undo = job.undos.order_by("-created_at").first()
+        undo = undo_of(job)
         if undo is not None and undo.status == JobStatus.SUCCEEDED:
             raise ValidationFailed.one("status", "This change has already been undone.")
         if undo is not None and undo.status != JobStatus.FAILED:
@@ -268,7 +268,7 @@ def _undo(actor: Actor, job: BulkJob, ids: list[str]) -> tuple[list, list[dict]]
             else:
                 done.append(object_id)
         return done, failures
-    update, id_arg = services._update_service(job.object_type)
+    update, id_arg = services.update_service_for(job.object_type)
     befores = services.first_changes(original.workspace_id, job.object_type, original.source, ids)
     for object_id in ids:
         changes = befores.get(object_id)
@@ -278,7 +278,7 @@ def _undo(actor: Actor, job: BulkJob, ids: list[str]) -> tuple[list, list[dict]]
             with transaction.atomic():  # a refused update leaves the rest of the chunk
                 update(
                     actor=actor,
-                    data=services._reverse(changes),
+                    data=services.reverse_changes(changes),
                     source=job.source,
                     **{id_arg: object_id},
                 )

@@ -651,7 +651,7 @@ def _undo_chunk(actor: Actor, job: ImportJob, chunk) -> tuple[int, int, int]:
         trashed = batch.delete_batch(
             actor=actor, object_type=job.object_type, ids=created, source=source, skip_denied=True
         )
-    update, id_arg = _update_service(job.object_type)
+    update, id_arg = update_service_for(job.object_type)
     befores = _import_changes(job, changed)
     reverted = failed = 0
     for object_id in changed:
@@ -660,7 +660,9 @@ def _undo_chunk(actor: Actor, job: ImportJob, chunk) -> tuple[int, int, int]:
             continue  # nothing of it was recorded as changed: nothing to put back
         try:
             with transaction.atomic():  # a refused update leaves the rest of the chunk
-                update(actor=actor, data=_reverse(changes), source=source, **{id_arg: object_id})
+                update(
+                    actor=actor, data=reverse_changes(changes), source=source, **{id_arg: object_id}
+                )
         except DomainError:
             failed += 1  # deleted since, or the old value is no longer valid: leave it
         else:
@@ -697,7 +699,7 @@ def first_changes(workspace_id, object_type: str, source: str, object_ids: list)
     return first
 
 
-def _update_service(object_type: str) -> tuple[Any, str]:
+def update_service_for(object_type: str) -> tuple[Any, str]:
     """The service that updates one record of the kind, and the name of its id argument."""
     from rapport.contacts import services as contact_services
     from rapport.sales import lead_services
@@ -713,7 +715,7 @@ def _update_service(object_type: str) -> tuple[Any, str]:
 _ADDRESS_FIELDS = ("street", "city", "region", "postal_code", "country")
 
 
-def _reverse(changes: dict) -> dict:
+def reverse_changes(changes: dict) -> dict:
     """The update data that puts back the ``before`` side of an audit entry's changes."""
     data: dict[str, Any] = {}
     for name, change in changes.items():

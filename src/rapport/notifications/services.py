@@ -360,7 +360,7 @@ def send_digest(*, preference_id: Any, now: dt.datetime | None = None) -> int:
     return len(rows)
 
 
-def forget_purged(actor, type_name: str, ids: list) -> None:
+def forget_purged(actor, type_name: str, ids: list, source: str) -> None:
     """Notifications about records deleted for good go with them (``core.targets.on_purge``):
     they were already hidden, and would only keep the purged record's name in their text."""
     Notification.objects.filter(

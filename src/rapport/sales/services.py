@@ -1102,7 +1102,7 @@ def purge_expired(
                 source=source,
             )
         ids = [obj.pk for obj in batch]
-        targets.purging(actor, targets.type_of(batch[0]).name, ids)
+        targets.purging(actor, targets.type_of(batch[0]).name, ids, source=source)
         search_index.unindex_ids(model._meta.label_lower, ids)
         model.objects.filter(workspace=actor.workspace, pk__in=ids).delete()
 

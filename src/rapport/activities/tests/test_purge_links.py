@@ -134,6 +134,11 @@ def test_purging_a_person_takes_what_was_only_theirs_and_keeps_what_was_shared(a
         (str(ada_file.pk), "attachment.purged"),
         (str(note_file.pk), "attachment.purged"),
     }
+    # Under the purge's own source, as the person's entry: the audit log shows it as one purge.
+    sources = set(
+        AuditEntry.objects.filter(action__endswith=".purged").values_list("source", flat=True)
+    )
+    assert sources == {"retention"}
 
 
 def test_purging_a_deal_drops_its_links(actor):
