@@ -130,6 +130,8 @@ def bulk_undo(*, actor: Actor, job_id) -> BulkJob:
             raise ValidationFailed.one("status", "This change has already been undone.")
         if undo is not None and undo.status != JobStatus.FAILED:
             raise ValidationFailed.one("status", "This change is already being undone.")
+        if undo is None and not job.records.exists():
+            raise ValidationFailed.one("status", "This change changed no record: nothing to undo.")
         if undo is None:
             undo = BulkJob(
                 workspace=actor.workspace,

@@ -26,7 +26,7 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from rapport.audit.events import EventType
-from rapport.audit.services import diff, record
+from rapport.audit.services import diff, record, record_many
 from rapport.contacts.models import Company, Person
 from rapport.core import targets
 from rapport.core.actors import Actor, Role
@@ -1093,14 +1093,14 @@ def purge_expired(
     cutoff = retention_cutoff(actor, now)
 
     def purge(batch: list) -> None:
-        for obj in batch:
-            record(
-                actor=actor,
-                action=purged,
-                obj=obj,
-                changes={"deleted_at": {"before": obj.deleted_at.isoformat(), "after": None}},
-                source=source,
-            )
+        record_many(
+            actor=actor,
+            entries=[
+                (purged, obj, {"deleted_at": {"before": obj.deleted_at.isoformat(), "after": None}})
+                for obj in batch
+            ],
+            source=source,
+        )
         ids = [obj.pk for obj in batch]
         targets.purging(actor, targets.type_of(batch[0]).name, ids, source=source)
         search_index.unindex_ids(model._meta.label_lower, ids)

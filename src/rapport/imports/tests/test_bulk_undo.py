@@ -122,6 +122,23 @@ def test_undo_is_refused_twice_for_an_undo_and_while_running(actor, people, run_
         bulk.bulk_start(actor=actor, object_type="person", action="undo", ids=[str(people[0].pk)])
 
 
+def test_a_change_that_changed_nothing_has_nothing_to_undo(actor, people, run_jobs):
+    # The title is already "Engineer": the change finishes with no record changed.
+    job = run_jobs(
+        bulk.bulk_start,
+        actor=actor,
+        object_type="person",
+        action="update",
+        ids=[str(people[0].pk)],
+        data={"title": "Engineer"},
+    )
+    job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and job.changed_count == 0
+    with pytest.raises(ValidationFailed, match="nothing to undo"):
+        bulk.bulk_undo(actor=actor, job_id=job.pk)
+    assert not BulkJob.objects.filter(undoes=job).exists()
+
+
 def test_a_failed_undo_continues_from_its_checkpoint(actor, people, run_jobs, monkeypatch):
     monkeypatch.setattr(bulk, "CHUNK", 2)
     job = run_jobs(
