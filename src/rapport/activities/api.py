@@ -152,6 +152,20 @@ def delete_activity(request, activity_id: uuid.UUID) -> HttpResponse:
     return HttpResponse(status=204)
 
 
+@activities_router.post(
+    "/{activity_id}/restore",
+    response={200: ActivityOut, **WRITE_ERRORS},
+    summary="Restore a deleted interaction from the trash",
+    description="It goes back on the timelines it was on. Restoring follows the delete rule.",
+)
+def restore_activity(request, activity_id: uuid.UUID) -> HttpResponse:
+    actor = actor_of(request)
+    services.activity_restore(actor=actor, activity_id=activity_id, source="api")
+    return record_response(
+        ActivityOut, selectors.activity_get(actor=actor, activity_id=activity_id)
+    )
+
+
 @activities_router.get(
     "/{activity_id}/history",
     response={200: AuditEntryList, **COMMON_ERRORS},
@@ -291,6 +305,18 @@ def delete_task(request, task_id: uuid.UUID) -> HttpResponse:
         source="api",
     )
     return HttpResponse(status=204)
+
+
+@tasks_router.post(
+    "/{task_id}/restore",
+    response={200: TaskOut, **WRITE_ERRORS},
+    summary="Restore a deleted task from the trash",
+    description="Restoring follows the delete rule.",
+)
+def restore_task(request, task_id: uuid.UUID) -> HttpResponse:
+    actor = actor_of(request)
+    services.task_restore(actor=actor, task_id=task_id, source="api")
+    return record_response(TaskOut, selectors.task_get(actor=actor, task_id=task_id))
 
 
 @tasks_router.get(

@@ -11,3 +11,5 @@ CALENDAR_FEED_CREATED = register("calendar_feed.created", "Calendar feed link cr
 CALENDAR_FEED_REVOKED = register("calendar_feed.revoked", "Calendar feed link revoked")
 ACTIVITY_PURGED = register("activity.purged", "Interaction deleted for good")
 TASK_PURGED = register("task.purged", "Task deleted for good")
+ACTIVITY_RESTORED = register("activity.restored", "Interaction restored from the trash")
+TASK_RESTORED = register("task.restored", "Task restored from the trash")

@@ -1,4 +1,5 @@
-"""When two people or companies merge, their interactions and tasks move to the survivor."""
+"""When two people or companies merge, their interactions and tasks (those in the trash too)
+move to the survivor."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from django.db import models
 
 from rapport.contacts import merging
 
-from .models import ActivityTarget, TaskTarget
+from .models import ActivityTarget, TaskTarget, TrashedActivityTarget
 
 
 def _mover(link_model: type[models.Model], parent_field: str, object_type: str):
@@ -37,3 +38,6 @@ for _type in ("person", "company"):
     merging.register_mover(_type, _move, label="interactions", count=_count)
     _move, _count = _mover(TaskTarget, "task", _type)
     merging.register_mover(_type, _move, label="tasks", count=_count)
+    # Interactions in the trash come back linked to the survivor (not counted in the preview).
+    _move, _count = _mover(TrashedActivityTarget, "activity", _type)
+    merging.register_mover(_type, _move, label="interactions_in_trash")

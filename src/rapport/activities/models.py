@@ -115,6 +115,21 @@ class ActivityTarget(WorkspaceModel):
         ]
 
 
+class TrashedActivityTarget(WorkspaceModel):
+    """The links of an interaction in the trash, kept apart from ``ActivityTarget`` so that
+    timelines never see a deleted interaction, and restoring it puts it back on exactly the
+    timelines it was on (its company rollups as they were written, not recomputed)."""
+
+    activity = models.ForeignKey(Activity, on_delete=models.CASCADE, related_name="trashed_targets")
+    target_type = models.CharField(max_length=20)
+    target_id = models.UUIDField()
+    rollup = models.BooleanField(default=False)
+
+    class Meta:
+        # A purge looks up the links to the records it deletes.
+        indexes = [models.Index(fields=["target_id"], name="trashed_activity_target")]
+
+
 class Priority(models.TextChoices):
     LOW = "low", "Low"
     NORMAL = "normal", "Normal"

@@ -7,8 +7,10 @@ with no record of its own (a company rollup alone does not count: it only repeat
 interaction) would be visible nowhere, yet would keep the purged person's words: it is deleted
 for good too.
 
-Interactions and tasks deleted by a user leave every list at once; the daily purge deletes them
-for good once the workspace's trash retention has passed, as it does records.
+Interactions and tasks deleted by a user wait in their trash (an interaction's links kept aside,
+``TrashedActivityTarget``, so timelines never see it); the daily purge deletes them for good once
+the workspace's trash retention has passed, as it does records. A record purged meanwhile takes
+its kept links along, and an interaction in the trash left with none goes for good at once.
 
 Either way each one is audited, and its own files and notifications go with it
 (``targets.purging`` again, for the "activity" or "task" type).
@@ -27,7 +29,7 @@ from rapport.core.actors import Actor
 from rapport.core.purge import PURGE_BATCH, purge_batches, retention_cutoff
 
 from . import events
-from .models import Activity, ActivityTarget, Task, TaskTarget
+from .models import Activity, ActivityTarget, Task, TaskTarget, TrashedActivityTarget
 
 
 @targets.on_purge
@@ -36,10 +38,15 @@ def forget_purged(actor: Actor, type_name: str, ids: list, source: str) -> None:
         return  # (called back by _delete below, for their own files)
     workspace_id = actor.workspace.pk
     activity_ids = _unlink(ActivityTarget, "activity_id", workspace_id, type_name, ids)
+    # (and those of interactions in the trash, whose links wait aside)
+    activity_ids |= _unlink(TrashedActivityTarget, "activity_id", workspace_id, type_name, ids)
     task_ids = _unlink(TaskTarget, "task_id", workspace_id, type_name, ids)
     own_link = ActivityTarget.objects.filter(activity=OuterRef("pk"), rollup=False)
-    orphans = Activity.objects.filter(workspace_id=workspace_id, pk__in=activity_ids).exclude(
-        Exists(own_link)
+    own_kept = TrashedActivityTarget.objects.filter(activity=OuterRef("pk"), rollup=False)
+    orphans = (
+        Activity.objects.filter(workspace_id=workspace_id, pk__in=activity_ids)
+        .exclude(Exists(own_link))
+        .exclude(Exists(own_kept))
     )
     _delete(actor, "activity", list(orphans), event=events.ACTIVITY_PURGED, source=source)
     orphan_tasks = Task.objects.filter(workspace_id=workspace_id, pk__in=task_ids).exclude(

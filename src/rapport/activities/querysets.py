@@ -22,6 +22,14 @@ class ActivityQuerySet(WorkspaceQuerySet):
         qs = super().visible_to(actor)
         return qs.filter(targets.visible_link(actor, ActivityTarget, "activity"))  # type: ignore[return-value]
 
+    def in_trash_of(self, actor: Actor) -> ActivityQuerySet:
+        """Deleted interactions, seen as live ones are: through a link (kept aside while in
+        the trash) to a record the actor can see."""
+        from .models import TrashedActivityTarget
+
+        qs = self.filter(workspace=actor.workspace, deleted_at__isnull=False)
+        return qs.filter(targets.visible_link(actor, TrashedActivityTarget, "activity"))
+
 
 class TaskQuerySet(WorkspaceQuerySet):
     def visible_to(self, actor: Actor) -> TaskQuerySet:
@@ -31,5 +39,18 @@ class TaskQuerySet(WorkspaceQuerySet):
 
         qs = super().visible_to(actor)
         linked = targets.visible_link(actor, TaskTarget, "task")
-        mine = Q(assignee=actor.user_id) | Q(created_by=actor.user_id)
-        return qs.filter(linked | (Q(linked=False) & mine))  # type: ignore[return-value]
+        return qs.filter(_seen(actor, linked))  # type: ignore[return-value]
+
+    def in_trash_of(self, actor: Actor) -> TaskQuerySet:
+        """Deleted tasks, seen as live ones are (their links stay while they are in the trash)."""
+        from .models import TaskTarget
+
+        qs = self.filter(workspace=actor.workspace, deleted_at__isnull=False)
+        return qs.filter(_seen(actor, targets.visible_link(actor, TaskTarget, "task")))
+
+
+def _seen(actor: Actor, linked) -> Q:
+    """A task is seen through a visible record it links to, or, linked to none (a personal
+    to-do), by its assignee and its creator."""
+    mine = Q(assignee=actor.user_id) | Q(created_by=actor.user_id)
+    return linked | (Q(linked=False) & mine)

@@ -24,7 +24,7 @@ from rapport.core.actors import Actor
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.pagination import Page, Sort, keyset_page, parse_sort
 
-from .models import Activity, ActivityTarget, Task, TaskStatus, TaskTarget
+from .models import Activity, ActivityTarget, Task, TaskStatus, TaskTarget, TrashedActivityTarget
 
 # --- cursors over (time, id), shared by every timeline source -------------------------------
 
@@ -432,3 +432,51 @@ def task_get(*, actor: Actor, task_id) -> Task:
     if obj is None:
         raise NotFound("No such task.")
     return obj
+
+
+# --- the trash of interactions and tasks ---------------------------------------------------------
+
+TRASH_SORT = Sort(field="deleted_at", descending=True)  # newest deletions first, then by id
+
+
+@dataclass(frozen=True)
+class LinkName:
+    """A record a deleted interaction or task was linked to, as its trash row names it."""
+
+    name: str
+    url: str
+
+
+def deleted_activities(*, actor: Actor, cursor: str | None, limit: int) -> Page:
+    """One keyset page of the deleted interactions the actor may see (``in_trash_of``),
+    with the links they will get back prefetched (their company rollups left out)."""
+    qs = Activity.objects.in_trash_of(actor).select_related("deleted_by", "author")
+    kept = TrashedActivityTarget.objects.filter(rollup=False).order_by("target_type", "pk")
+    qs = qs.prefetch_related(Prefetch("trashed_targets", queryset=kept, to_attr="kept_links"))
+    return keyset_page(qs, sort=TRASH_SORT, cursor=cursor, limit=limit)
+
+
+def deleted_tasks(*, actor: Actor, cursor: str | None, limit: int) -> Page:
+    """One keyset page of the deleted tasks the actor may see, with their links."""
+    qs = Task.objects.in_trash_of(actor).select_related("deleted_by", "assignee")
+    links = TaskTarget.objects.order_by("target_type", "pk")
+    qs = qs.prefetch_related(Prefetch("targets", queryset=links, to_attr="kept_links"))
+    return keyset_page(qs, sort=TRASH_SORT, cursor=cursor, limit=limit)
+
+
+def link_names(actor: Actor, rows: Iterable[Any]) -> dict[Any, list[LinkName]]:
+    """{row id: the records it links to that the actor can see}, for the rows of
+    ``deleted_activities``/``deleted_tasks`` (their ``kept_links``): one query per record type
+    for the whole page (a record in the trash or out of sight is left out)."""
+    refs = [(link.target_type, link.target_id) for row in rows for link in row.kept_links]
+    names = targets.labels(actor, refs)
+    out: dict[Any, list[LinkName]] = {}
+    for row in rows:
+        found = []
+        for link in row.kept_links:
+            name = names.get((link.target_type, str(link.target_id)))
+            if name is not None:
+                url = targets.get_type(link.target_type).url(link.target_id)
+                found.append(LinkName(name, url))
+        out[row.pk] = found
+    return out

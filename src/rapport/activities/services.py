@@ -35,7 +35,7 @@ from rapport.core.errors import (
     ValidationFailed,
     check_version,
 )
-from rapport.core.policy import require_delete, require_write
+from rapport.core.policy import can_delete, require_delete, require_write
 from rapport.core.validation import (
     clean_choice,
     clean_datetime,
@@ -55,6 +55,7 @@ from .models import (
     Task,
     TaskStatus,
     TaskTarget,
+    TrashedActivityTarget,
 )
 
 MAX_BODY = 100_000
@@ -448,7 +449,44 @@ def activity_delete(
     require_delete(actor, _Owned(obj.author_id, obj.created_by_id))
     check_version(obj, expected_version)
     _soft_delete(actor, obj, events.ACTIVITY_DELETED, source)
-    obj.targets.all().delete()  # off every timeline; its audit entries keep what it linked to
+    # Off every timeline; the links wait aside until it is restored or purged.
+    links = list(obj.targets.values_list("target_type", "target_id", "rollup"))
+    TrashedActivityTarget.objects.bulk_create(
+        TrashedActivityTarget(
+            workspace_id=obj.workspace_id,
+            activity=obj,
+            target_type=target_type,
+            target_id=target_id,
+            rollup=rollup,
+        )
+        for target_type, target_id, rollup in links
+    )
+    obj.targets.all().delete()
+
+
+@transaction.atomic
+def activity_restore(*, actor: Actor, activity_id, source: str = "") -> Activity:
+    """Brings an interaction back from the trash onto the timelines it was on (the links of
+    records purged meanwhile are gone). Restoring follows the delete rule."""
+    obj = _locked(Activity.objects.in_trash_of(actor), activity_id)
+    require_write(actor)
+    require_delete(actor, _Owned(obj.author_id, obj.created_by_id))
+    kept = list(obj.trashed_targets.all())
+    ActivityTarget.objects.bulk_create(
+        ActivityTarget(
+            workspace_id=obj.workspace_id,
+            activity=obj,
+            target_type=link.target_type,
+            target_id=link.target_id,
+            rollup=link.rollup,
+            occurred_at=obj.occurred_at,
+            activity_type=obj.type,
+        )
+        for link in kept
+    )
+    obj.trashed_targets.all().delete()
+    _undelete(actor, obj, events.ACTIVITY_RESTORED, source)
+    return obj
 
 
 def _soft_delete(actor: Actor, obj: Activity | Task, event, source: str) -> None:
@@ -465,6 +503,29 @@ def _soft_delete(actor: Actor, obj: Activity | Task, event, source: str) -> None
         changes={"deleted_at": {"before": None, "after": obj.deleted_at.isoformat()}},
         source=source,
     )
+
+
+def _undelete(actor: Actor, obj: Activity | Task, event, source: str) -> None:
+    deleted_at = obj.deleted_at
+    assert deleted_at is not None  # (found in the trash)
+    obj.deleted_at = None
+    obj.deleted_by = None
+    obj.version += 1
+    obj.stamp(actor)
+    obj.save()
+    record(
+        actor=actor,
+        action=event,
+        obj=obj,
+        changes={"deleted_at": {"before": deleted_at.isoformat(), "after": None}},
+        source=source,
+    )
+
+
+def may_restore(actor: Actor, obj: Activity | Task) -> bool:
+    """Whether the actor may bring ``obj`` back from the trash: as for deleting it."""
+    owner_id = obj.author_id if isinstance(obj, Activity) else obj.assignee_id
+    return can_delete(actor, _Owned(owner_id, obj.created_by_id))
 
 
 class _Owned:
@@ -719,6 +780,16 @@ def task_delete(
     require_delete(actor, _Owned(obj.assignee_id, obj.created_by_id))
     check_version(obj, expected_version)
     _soft_delete(actor, obj, events.TASK_DELETED, source)
+
+
+@transaction.atomic
+def task_restore(*, actor: Actor, task_id, source: str = "") -> Task:
+    """Brings a task back from the trash (its links stayed). Restoring follows the delete rule."""
+    obj = _locked(Task.objects.in_trash_of(actor), task_id)
+    require_write(actor)
+    require_delete(actor, _Owned(obj.assignee_id, obj.created_by_id))
+    _undelete(actor, obj, events.TASK_RESTORED, source)
+    return obj
 
 
 MAX_BULK_TASKS = 500

@@ -23,6 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.views.decorators.http import require_GET, require_POST
 
 from rapport.core import targets
@@ -512,7 +513,14 @@ def task_delete(request: HttpRequest, task_id: uuid.UUID) -> HttpResponse:
             request, f"“{task.title}” was changed since you opened the page: check, then retry."
         )
         return redirect("activities:task_detail", task.pk)
-    messages.success(request, f"Deleted the task “{task.title}”.")
+    messages.success(
+        request,
+        format_html(
+            'Deleted the task “{}”. <a href="{}">Restore it from the trash</a>',
+            task.title,
+            reverse("activities:trash") + "?kind=tasks",
+        ),
+    )
     next_url = _safe_next(request)
     if next_url == reverse("activities:task_detail", args=[task.pk]):
         next_url = ""  # (that page is gone now)

@@ -23,6 +23,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_GET, require_POST
@@ -562,7 +563,14 @@ def activity_delete(request: HttpRequest, activity_id: uuid.UUID) -> HttpRespons
     except VersionConflict:
         messages.error(request, "The interaction was changed since you opened it: check, retry.")
         return redirect("activities:activity_detail", obj.pk)
-    messages.success(request, f"Deleted the {obj.get_type_display().lower()}.")
+    messages.success(
+        request,
+        format_html(
+            'Deleted the {}. <a href="{}">Restore it from the trash</a>',
+            obj.get_type_display().lower(),
+            reverse("activities:trash") + "?kind=interactions",
+        ),
+    )
     fallback = links[0].url if links else reverse("ui:home")
     nxt = _next_url(request, fallback)
     if nxt.startswith(reverse("activities:activity_detail", args=[obj.pk])):

@@ -19,7 +19,7 @@ from django.db.models import F, UniqueConstraint
 from django.utils import timezone
 
 from rapport.audit.events import EventType
-from rapport.audit.services import diff, record
+from rapport.audit.services import diff, record, record_many
 from rapport.core import targets
 from rapport.core.actors import Actor
 from rapport.core.context import memo
@@ -601,14 +601,14 @@ def _purge(tk: _TrashKind, actor: Actor, objs: list, *, source: str) -> None:
     interactions and tasks, files, notifications: ``core.targets.on_purge``)."""
     model = tk.kind.model
     ids = [obj.pk for obj in objs]
-    for obj in objs:
-        record(
-            actor=actor,
-            action=tk.purged,
-            obj=obj,
-            changes={"deleted_at": {"before": obj.deleted_at.isoformat(), "after": None}},
-            source=source,
-        )
+    record_many(
+        actor=actor,
+        entries=[
+            (tk.purged, obj, {"deleted_at": {"before": obj.deleted_at.isoformat(), "after": None}})
+            for obj in objs
+        ],
+        source=source,
+    )
     if model is Company:
         # Live or trashed, the people stay; the link goes (and the version moves on).
         Person.objects.filter(workspace=actor.workspace, company_id__in=ids).update(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django import template
 
+from ..content import plain_preview
 from ..kinds import CALL_OUTCOMES
 
 register = template.Library()
@@ -70,3 +72,12 @@ def attendee(value) -> str:
         name, email = value.get("name", ""), value.get("email", "")
         return f"{name} <{email}>" if name and email else name or email or "a member"
     return str(value)
+
+
+EMPHASIS = re.compile(r"\*\*|__|`")
+
+
+@register.filter
+def preview(text: str, limit: int = 80) -> str:
+    """A note's first words on one line, without Markdown's emphasis marks."""
+    return plain_preview(EMPHASIS.sub("", text or ""), int(limit))
