@@ -446,7 +446,7 @@ def activity_delete(
 ) -> None:
     obj = _locked(Activity.objects.visible_to(actor), activity_id)
     require_write(actor)
-    require_delete(actor, _Owned(obj.author_id, obj.created_by_id))
+    require_delete(actor, _owned(obj))
     check_version(obj, expected_version)
     _soft_delete(actor, obj, events.ACTIVITY_DELETED, source)
     # Off every timeline; the links wait aside until it is restored or purged.
@@ -470,7 +470,7 @@ def activity_restore(*, actor: Actor, activity_id, source: str = "") -> Activity
     records purged meanwhile are gone). Restoring follows the delete rule."""
     obj = _locked(Activity.objects.in_trash_of(actor), activity_id)
     require_write(actor)
-    require_delete(actor, _Owned(obj.author_id, obj.created_by_id))
+    require_delete(actor, _owned(obj))
     kept = list(obj.trashed_targets.all())
     ActivityTarget.objects.bulk_create(
         ActivityTarget(
@@ -524,8 +524,13 @@ def _undelete(actor: Actor, obj: Activity | Task, event, source: str) -> None:
 
 def may_restore(actor: Actor, obj: Activity | Task) -> bool:
     """Whether the actor may bring ``obj`` back from the trash: as for deleting it."""
+    return can_delete(actor, _owned(obj))
+
+
+def _owned(obj: Activity | Task) -> _Owned:
+    """An interaction is its author's, a task its assignee's (and each its creator's)."""
     owner_id = obj.author_id if isinstance(obj, Activity) else obj.assignee_id
-    return can_delete(actor, _Owned(owner_id, obj.created_by_id))
+    return _Owned(owner_id, obj.created_by_id)
 
 
 class _Owned:
@@ -777,7 +782,7 @@ def task_delete(
 ) -> None:
     obj = _locked(Task.objects.visible_to(actor), task_id)
     require_write(actor)
-    require_delete(actor, _Owned(obj.assignee_id, obj.created_by_id))
+    require_delete(actor, _owned(obj))
     check_version(obj, expected_version)
     _soft_delete(actor, obj, events.TASK_DELETED, source)
 
@@ -787,7 +792,7 @@ def task_restore(*, actor: Actor, task_id, source: str = "") -> Task:
     """Brings a task back from the trash (its links stayed). Restoring follows the delete rule."""
     obj = _locked(Task.objects.in_trash_of(actor), task_id)
     require_write(actor)
-    require_delete(actor, _Owned(obj.assignee_id, obj.created_by_id))
+    require_delete(actor, _owned(obj))
     _undelete(actor, obj, events.TASK_RESTORED, source)
     return obj
 
