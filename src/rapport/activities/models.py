@@ -12,7 +12,13 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from rapport.core.models import ActorStamped, SoftDeletable, Versioned, WorkspaceModel
+from rapport.core.models import (
+    ActorStamped,
+    SoftDeletable,
+    Versioned,
+    WorkspaceModel,
+    trash_index,
+)
 
 from .querysets import ActivityQuerySet, TaskQuerySet
 
@@ -66,6 +72,7 @@ class Activity(WorkspaceModel, ActorStamped, Versioned, SoftDeletable):  # type:
             )
         ]
         indexes = [
+            trash_index("activity_trash"),
             models.Index(
                 fields=["workspace", "-occurred_at", "-id"],
                 name="activity_occurred",
@@ -172,6 +179,7 @@ class Task(WorkspaceModel, ActorStamped, Versioned, SoftDeletable):  # type: ign
 
     class Meta:
         indexes = [
+            trash_index("task_trash"),
             # My work: a user's open tasks by due date.
             models.Index(
                 fields=["workspace", "assignee", "status", "due_at", "id"],

@@ -14,6 +14,7 @@ from rapport.core.models import (
     Tagged,
     Versioned,
     WorkspaceModel,
+    trash_index,
 )
 
 
@@ -111,6 +112,8 @@ class Company(Record):
             _live_index("company_updated", "updated_at", "id"),
             _live_index("company_name", "name", "id"),
             _live_index("company_owner", "owner", "created_at"),
+            trash_index("company_trash"),
+            trash_index("company_trash_by", "deleted_by"),  # "deleted by me"
             # Imports and duplicate checks match company names case-insensitively.
             models.Index(
                 F("workspace"),
@@ -178,6 +181,8 @@ class Person(Record):
             _live_index("person_company_name", "company", "last_name", "first_name", "id"),
             _live_index("person_owner", "owner", "created_at"),
             _live_index("person_phone", "phone"),
+            trash_index("person_trash"),
+            trash_index("person_trash_by", "deleted_by"),  # "deleted by me"
         ]
 
     def __str__(self) -> str:

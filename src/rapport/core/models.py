@@ -10,6 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
 
 from .actors import Actor, ActorKind
@@ -79,6 +80,17 @@ class SoftDeletable(models.Model):
 
     class Meta:
         abstract = True
+
+
+def trash_index(name: str, *fields: str) -> models.Index:
+    """The trash's list, newest deletion first (keyset on ``(deleted_at, id)``), after the
+    equality filters ``fields``: partial on deleted rows, so it costs live writes nothing and a
+    bulk delete of 500,000 records still pages in milliseconds instead of sorting them all."""
+    return models.Index(
+        fields=["workspace", *fields, "-deleted_at", "-id"],
+        name=name,
+        condition=Q(deleted_at__isnull=False),
+    )
 
 
 class Tag(WorkspaceModel):

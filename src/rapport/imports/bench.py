@@ -433,3 +433,76 @@ def bench_custom_filter(say: Callable[[str], None], runs: int = 30) -> dict[str,
         f"{out['p95_ms']} ms (status {status}); raw {out['raw_median_ms']} ms"
     )
     return out
+
+
+def bench_trash(say: Callable[[str], None], runs: int = 15) -> dict[str, Any]:
+    """The trash list with half the bench workspace's people in it (as after a bulk delete of
+    500,000), beside raw SQL. The deletions are made raw and rolled back afterwards."""
+    import statistics
+
+    from rapport.contacts import selectors
+    from rapport.contacts.filters import TrashFilters
+
+    actor = _bench_owner_actor()
+    if actor is None:
+        return {}
+    wid = actor.workspace.pk.hex if connection.vendor == "sqlite" else actor.workspace.pk
+    sqlite = connection.vendor == "sqlite"
+    half = "rowid % 2 = 0" if sqlite else "substr(id::text, 1, 1) < '8'"
+    now = "datetime('now')" if sqlite else "now()"
+    spread = (
+        "(abs(random()) % 86400) || ' seconds'"
+        if sqlite
+        else "make_interval(secs => random() * 86400)"
+    )
+    deleted_at = f"datetime('now', '-' || {spread})" if sqlite else f"{now} - {spread}"
+
+    def median_ms(fn, places: int = 1) -> float:
+        times = []
+        for _ in range(runs):
+            started = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - started) * 1000)
+        return round(statistics.median(times), places)
+
+    def first_two_pages(**filters) -> None:
+        page = selectors.trash_list(
+            actor=actor, filters=TrashFilters(**filters), cursor=None, limit=50
+        )
+        selectors.trash_list(
+            actor=actor, filters=TrashFilters(**filters), cursor=page.next_cursor, limit=50
+        )
+
+    def raw() -> None:
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT id FROM contacts_person WHERE workspace_id = %s AND deleted_at IS NOT NULL "
+                "ORDER BY deleted_at DESC, id DESC LIMIT 51",
+                [wid],
+            )
+            cur.fetchall()
+
+    with transaction.atomic():
+        with connection.cursor() as cur:
+            cur.execute(
+                f"UPDATE contacts_person SET deleted_at = {deleted_at} "
+                f"WHERE workspace_id = %s AND deleted_at IS NULL AND {half}",
+                [wid],
+            )
+            trashed = cur.rowcount
+            if not sqlite:
+                cur.execute("ANALYZE contacts_person")
+        out = {
+            "people_in_trash": trashed,
+            "two_pages_ms": median_ms(first_two_pages),
+            "people_only_ms": median_ms(lambda: first_two_pages(type="person")),
+            "deleted_by_me_ms": median_ms(lambda: first_two_pages(deleted_by="me")),
+            "raw_page_ms": median_ms(raw, places=2),
+        }
+        transaction.set_rollback(True)
+    say(
+        f"trash: {trashed:,} people in the trash; its first two pages {out['two_pages_ms']} ms "
+        f"(people only {out['people_only_ms']} ms, deleted by me {out['deleted_by_me_ms']} ms); "
+        f"raw page {out['raw_page_ms']} ms"
+    )
+    return out

@@ -19,6 +19,7 @@ from rapport.core.models import (
     Tagged,
     Versioned,
     WorkspaceModel,
+    trash_index,
 )
 
 __all__ = [
@@ -81,6 +82,7 @@ class Lead(WorkspaceModel, ActorStamped, Versioned, SoftDeletable, Tagged, HasCu
 
     class Meta:
         indexes = [
+            trash_index("lead_trash"),
             models.Index(
                 fields=["workspace", "created_at", "id"],
                 name="lead_created",

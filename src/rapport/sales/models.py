@@ -23,6 +23,7 @@ from rapport.core.models import (
     Tagged,
     Versioned,
     WorkspaceModel,
+    trash_index,
 )
 
 
@@ -159,6 +160,7 @@ class Deal(WorkspaceModel, ActorStamped, Versioned, SoftDeletable, Tagged, HasCu
             ),
         ]
         indexes = [
+            trash_index("deal_trash"),
             # A board column: the deals of a stage, newest in the stage first (keyset).
             _live("deal_stage_entered", "stage", "stage_entered_at", "id"),
             # Column totals per currency without touching the table.

@@ -214,6 +214,7 @@ class Command(BaseCommand):
             # workspace, so a later `--reuse` seeds it again.
             figures["export"] = data_bench.bench_export(say)
             figures["custom_filter"] = data_bench.bench_custom_filter(say)
+            figures["trash"] = data_bench.bench_trash(say)
             figures["dedupe"] = data_bench.bench_dedupe(say)
             figures["merge"] = data_bench.bench_merge(say)
         path = Path(settings.DATA_DIR) / f"bench-data-{connection.vendor}-{rows}.json"
