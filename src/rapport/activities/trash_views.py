@@ -6,7 +6,6 @@ newest deletions first one keyset page at a time, and restores through the API's
 
 from __future__ import annotations
 
-import uuid
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -19,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from rapport.core.actors import Actor
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.policy import require_write
+from rapport.core.validation import uuid_or_none
 from rapport.ui.views import workspace_required
 
 from . import selectors, services
@@ -84,9 +84,8 @@ def trash_restore(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     kind = "tasks" if "task" in request.POST else "interactions"
     back = _trash_url(kind)
-    try:
-        pk = uuid.UUID(request.POST.get("task") or request.POST.get("activity") or "")
-    except ValueError:
+    pk = uuid_or_none(request.POST.get("task") or request.POST.get("activity"))
+    if pk is None:
         messages.error(request, "Nothing to restore: pick an interaction or a task first.")
         return redirect(back)
     try:

@@ -292,6 +292,17 @@ def clean_uuid(value: Any, field: str = "id") -> uuid.UUID:
         raise ValidationFailed.one(field, "Not a valid id.")
 
 
+def uuid_or_none(value: Any) -> uuid.UUID | None:
+    """An id from a query string or a form (``?stage=``), or None when it is missing or is
+    not an id: for inputs where nonsense simply means "not given"."""
+    if isinstance(value, uuid.UUID):
+        return value
+    try:
+        return uuid.UUID(str(value)) if value else None
+    except ValueError:
+        return None
+
+
 def clean_member(workspace, value: Any, field: str = "owner") -> uuid.UUID | None:
     """The id of a member of ``workspace`` (an owner, an assignee), or None when empty.
     Remembered per batch (``core.context.memo``), so an import asks once per member."""

@@ -25,6 +25,7 @@ from rapport.core.actors import Actor
 from rapport.core.errors import NotFound, PermissionDenied, ValidationFailed, VersionConflict
 from rapport.core.pagination import Page
 from rapport.core.policy import can_write, is_admin, require_admin, require_write
+from rapport.core.validation import uuid_or_none
 from rapport.tenancy.selectors import member_choices
 from rapport.ui.views import workspace_required
 
@@ -65,13 +66,6 @@ TABLE_SORTS = (
 
 def _actor(request: HttpRequest) -> Actor:
     return request.actor  # type: ignore[attr-defined]
-
-
-def _uuid(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        return None
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -175,7 +169,7 @@ def board_home(request: HttpRequest) -> HttpResponse:
             "sales/board/empty.html",
             {"nav": "deals", "is_admin": is_admin(actor)},
         )
-    wanted = _uuid(request.GET.get("pipeline"))
+    wanted = uuid_or_none(request.GET.get("pipeline"))
     pipeline = next((p for p in pipelines if p.pk == wanted), pipelines[0])
     return _board_page(request, pipelines, pipeline)
 
@@ -339,7 +333,7 @@ def board_move(request: HttpRequest, deal_id: uuid.UUID) -> HttpResponse:
         return _refused(request, exc.detail, 403, back)
     stage = (
         Stage.objects.in_workspace(actor.workspace)
-        .filter(pk=_uuid(request.POST.get("stage")))
+        .filter(pk=uuid_or_none(request.POST.get("stage")))
         .first()
     )
     if stage is None:
@@ -444,7 +438,7 @@ def deal_view_create(request: HttpRequest) -> HttpResponse:
     if back not in ("board", "table"):
         back = "table"
     items: list = conditions_from_query(query, DEAL_OBJECT_TYPE, actor.workspace)
-    base_id = _uuid(query.get("view"))
+    base_id = uuid_or_none(query.get("view"))
     if base_id:
         base = view_get(actor=actor, view_id=base_id, object_type=DEAL_OBJECT_TYPE)
         if (base.conditions or {}).get("items"):
@@ -459,7 +453,7 @@ def deal_view_create(request: HttpRequest) -> HttpResponse:
     if query.get("sort"):
         data["sort"] = query["sort"]
     url = reverse("sales:board" if back == "board" else "sales:deal_table")
-    pipeline = _uuid(request.POST.get("pipeline")) if back == "board" else None
+    pipeline = uuid_or_none(request.POST.get("pipeline")) if back == "board" else None
     try:
         view = view_services.view_create(actor=actor, data=data, source="ui")
     except ValidationFailed as exc:
@@ -601,7 +595,7 @@ def deal_table_cell(request: HttpRequest, deal_id: uuid.UUID, field: str) -> Htt
         deal = selectors.deal_get(actor=actor, deal_id=deal.pk)
     context = _cell_context(request, actor, deal, field, editing=bool(error), error=error)
     if error and field == "stage":
-        stage_id = _uuid(post.get("stage"))
+        stage_id = uuid_or_none(post.get("stage"))
         if stage_id:
             context["move_url"] = (
                 reverse("sales:deal_move", args=[deal.pk]) + "?" + urlencode({"stage": stage_id})

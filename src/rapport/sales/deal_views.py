@@ -26,6 +26,7 @@ from rapport.contacts.models import Company, Person
 from rapport.core.actors import Actor
 from rapport.core.errors import Duplicate, NotFound, ValidationFailed, VersionConflict
 from rapport.core.policy import can_delete, can_write, require_write
+from rapport.core.validation import uuid_or_none
 from rapport.search.selectors import search
 from rapport.tenancy.selectors import member_choices
 from rapport.ui import sections as ui_sections
@@ -171,25 +172,18 @@ def deal_history(request: HttpRequest, deal_id: uuid.UUID) -> HttpResponse:
 # --- new, edit, delete ---------------------------------------------------------------------
 
 
-def _uuid(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value or "")
-    except ValueError:
-        return None
-
-
 def _prefill(request: HttpRequest, actor: Actor) -> tuple[dict[str, Any], str]:
     """``?company=``, ``?person=``, ``?pipeline=``, ``?stage=``: what "Add deal" links carry.
     Answers the form's initial values and where Cancel goes back to."""
     initial: dict[str, Any] = {"owner": str(actor.user_id) if actor.user_id else ""}
     back = reverse("ui:home")
-    company_id = _uuid(request.GET.get("company"))
+    company_id = uuid_or_none(request.GET.get("company"))
     if company_id:
         company = Company.objects.visible_to(actor).filter(pk=company_id).first()
         if company is not None:
             initial.update(company=str(company.pk), company_name=company.name)
             back = reverse("contacts:company_detail", args=[company.pk])
-    person_id = _uuid(request.GET.get("person"))
+    person_id = uuid_or_none(request.GET.get("person"))
     if person_id:
         person = (
             Person.objects.visible_to(actor).select_related("company").filter(pk=person_id).first()
@@ -201,8 +195,8 @@ def _prefill(request: HttpRequest, actor: Actor) -> tuple[dict[str, Any], str]:
             if "company" not in initial and company is not None and company.deleted_at is None:
                 initial.update(company=str(company.pk), company_name=company.name)
     stages = Stage.objects.in_workspace(actor.workspace)
-    stage_id = _uuid(request.GET.get("stage"))
-    pipeline_id = _uuid(request.GET.get("pipeline"))
+    stage_id = uuid_or_none(request.GET.get("stage"))
+    pipeline_id = uuid_or_none(request.GET.get("pipeline"))
     stage = None
     if stage_id:
         stage = stages.filter(pk=stage_id).first()
@@ -315,7 +309,7 @@ def deal_move(request: HttpRequest, deal_id: uuid.UUID) -> HttpResponse:
     stage = (
         Stage.objects.in_workspace(actor.workspace)
         .select_related("pipeline")
-        .filter(pk=_uuid(source.get("stage")))
+        .filter(pk=uuid_or_none(source.get("stage")))
         .first()
     )
     back = reverse("sales:deal_detail", args=[deal.pk])
@@ -441,7 +435,7 @@ def deal_trash_restore(request: HttpRequest) -> HttpResponse:
     """Restores one deleted deal (``deal``) through ``services.deal_restore``, the API's path."""
     actor = _actor(request)
     back = _trash_url(request.POST.get("q", "").strip()[:100])
-    deal_id = _uuid(request.POST.get("deal"))
+    deal_id = uuid_or_none(request.POST.get("deal"))
     if deal_id is None:
         messages.error(request, "Nothing to restore: pick a deal first.")
         return redirect(back)

@@ -9,7 +9,6 @@ page of deals costs a constant number of queries: the related rows shown with a 
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -20,6 +19,7 @@ from rapport.core.actors import Actor
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.models import Tag
 from rapport.core.pagination import Page, Sort, keyset_page, parse_sort
+from rapport.core.validation import uuid_or_none
 
 from .filters import DEAL_OBJECT_TYPE, DEAL_SORTS, DealFilters
 from .models import Deal, DealPerson, ExchangeRate, LostReason, Pipeline, Stage, StageHistory
@@ -37,13 +37,6 @@ _NULLABLE_SORTS: dict[str, tuple[Any, Any]] = {
     "close_date": (lambda v: v.isoformat(), dt.date.fromisoformat),
     "amount": (lambda v: f"{v:f}", Decimal),
 }
-
-
-def _uuid(value) -> uuid.UUID | None:
-    try:
-        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
-    except (TypeError, ValueError):
-        return None
 
 
 def _from_cursor(convert):
@@ -129,7 +122,7 @@ def deal_list(
 
 def deal_get(*, actor: Actor, deal_id) -> Deal:
     """A deal the actor may see, with its related rows; 404 otherwise (never 403)."""
-    pk = _uuid(deal_id)
+    pk = uuid_or_none(deal_id)
     deal = with_related(deals(actor)).filter(pk=pk).first() if pk else None
     if deal is None:
         raise NotFound("No such deal.")
@@ -151,7 +144,7 @@ def _with_current_duration(rows: list[StageHistory]) -> list[StageHistory]:
 
 
 def _history_of(actor: Actor, deal_id) -> QuerySet[StageHistory]:
-    pk = _uuid(deal_id)
+    pk = uuid_or_none(deal_id)
     if pk is None or not deals(actor).filter(pk=pk).exists():
         raise NotFound("No such deal.")
     return StageHistory.objects.filter(workspace=actor.workspace, deal_id=pk)
@@ -195,7 +188,7 @@ def pipeline_page(*, actor: Actor, cursor: str | None = None, limit: int = 50) -
 
 
 def pipeline_get(*, actor: Actor, pipeline_id) -> Pipeline:
-    pk = _uuid(pipeline_id)
+    pk = uuid_or_none(pipeline_id)
     pipeline = pipelines(actor).prefetch_related(_STAGES).filter(pk=pk).first() if pk else None
     if pipeline is None:
         raise NotFound("No such pipeline.")
@@ -203,7 +196,7 @@ def pipeline_get(*, actor: Actor, pipeline_id) -> Pipeline:
 
 
 def stage_get(*, actor: Actor, stage_id) -> Stage:
-    pk = _uuid(stage_id)
+    pk = uuid_or_none(stage_id)
     stage = (
         Stage.objects.visible_to(actor).select_related("pipeline").filter(pk=pk).first()
         if pk
@@ -237,7 +230,7 @@ def lost_reason_page(
 
 
 def lost_reason_get(*, actor: Actor, reason_id) -> LostReason:
-    pk = _uuid(reason_id)
+    pk = uuid_or_none(reason_id)
     reason = LostReason.objects.visible_to(actor).filter(pk=pk).first() if pk else None
     if reason is None:
         raise NotFound("No such lost reason.")
@@ -271,7 +264,7 @@ def exchange_rate_page(
 
 
 def exchange_rate_get(*, actor: Actor, rate_id) -> ExchangeRate:
-    pk = _uuid(rate_id)
+    pk = uuid_or_none(rate_id)
     rate = ExchangeRate.objects.visible_to(actor).filter(pk=pk).first() if pk else None
     if rate is None:
         raise NotFound("No such exchange rate.")
