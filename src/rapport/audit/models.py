@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-import uuid
-
 from django.conf import settings
 from django.db import models
 
+from rapport.core.ids import new_id
 from rapport.core.models import ACTOR_KIND_CHOICES
 
 
@@ -16,7 +15,7 @@ class AuditEntryQuerySet(models.QuerySet):
 class AuditEntry(models.Model):
     """One immutable line of the change log: who did what to which record, field by field."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     workspace = models.ForeignKey(
         "tenancy.Workspace", null=True, on_delete=models.CASCADE, related_name="+"
     )

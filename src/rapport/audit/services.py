@@ -17,6 +17,7 @@ from django.utils import timezone
 from rapport.core.actors import Actor
 from rapport.core.bulk import insert_values
 from rapport.core.context import current_request_id
+from rapport.core.ids import new_id
 from rapport.tenancy.rls import bound_to
 
 from . import events
@@ -136,7 +137,7 @@ def record_many(
         # One timestamp per entry, as a single record() gives: the log orders by it.
         rows.append(
             (
-                uuid.uuid4(),
+                new_id(),
                 timezone.now(),
                 action.name,
                 obj._meta.label_lower,

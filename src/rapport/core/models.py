@@ -6,14 +6,13 @@ shared code (audit, search, trash, custom fields) can ask what a model supports.
 
 from __future__ import annotations
 
-import uuid
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 
 from .actors import Actor, ActorKind
+from .ids import new_id
 from .querysets import WorkspaceQuerySet
 
 WorkspaceManager = models.Manager.from_queryset(WorkspaceQuerySet)
@@ -22,7 +21,7 @@ WorkspaceManager = models.Manager.from_queryset(WorkspaceQuerySet)
 class WorkspaceModel(models.Model):
     """A row that belongs to exactly one workspace; ``objects.visible_to(actor)`` scopes it."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     workspace = models.ForeignKey(
         "tenancy.Workspace", on_delete=models.CASCADE, related_name="+", editable=False
     )

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
 from django.conf import settings
 from django.db import models
 
 from rapport.contacts.batch import ImportMode
+from rapport.core.ids import new_id
 from rapport.core.models import BackgroundJob, JobStatus, WorkspaceModel
 
 
@@ -107,7 +106,7 @@ class RowOutcome(models.TextChoices):
 class ImportIssue(models.Model):
     """A row the import did not write, with why: the report users download."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)  # keyset pages
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)  # keyset pages
     job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="issues")
     line = models.PositiveIntegerField()
     outcome = models.CharField(max_length=8, choices=RowOutcome.choices)

@@ -36,6 +36,7 @@ from rapport.core.errors import (
     ValidationFailed,
     check_version,
 )
+from rapport.core.ids import new_id
 from rapport.core.policy import require_delete, require_write
 from rapport.core.validation import clean_amount, clean_currency, clean_date, clean_text, clean_uuid
 
@@ -557,7 +558,7 @@ def _save_lines(quote: Quote, lines: list[QuoteLine]) -> None:
 
 def _new_quote(actor: Actor, deal: Deal, **fields) -> Quote:
     quote = Quote(workspace=deal.workspace, deal=deal, **fields)
-    quote.pk = uuid.uuid4()
+    quote.pk = new_id()
     quote.public_token_hash = token_hash(quote_token(quote))
     quote.stamp(actor, created=True)
     return quote

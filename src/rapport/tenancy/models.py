@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-import uuid
-
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
 from rapport.core.actors import Role
+from rapport.core.ids import new_id
 
 ROLE_CHOICES = [(r.value, r.label) for r in Role]
 
@@ -21,7 +20,7 @@ class RecordAccess(models.TextChoices):
 class Workspace(models.Model):
     """The hard wall: every domain row belongs to one workspace."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     name = models.CharField(max_length=100)
     slug = models.SlugField(max_length=50, unique=True)
     # Region used to read phone numbers written without a country code (ISO 3166-1 alpha-2).
@@ -57,7 +56,7 @@ class Workspace(models.Model):
 
 
 class Membership(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
@@ -81,7 +80,7 @@ class Membership(models.Model):
 class Invitation(models.Model):
     """An emailed link that turns into a membership when accepted."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="invitations")
     email = models.EmailField()
     role = models.CharField(max_length=16, choices=ROLE_CHOICES, default=Role.MEMBER.value)
@@ -112,7 +111,7 @@ class Invitation(models.Model):
 class Team(models.Model):
     """A group of members (a sales team): record access "team", round robin, forecasts."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="teams")
     name = models.CharField(max_length=100)
     members = models.ManyToManyField(  # type: ignore[var-annotated]
@@ -131,7 +130,7 @@ class Team(models.Model):
 
 
 class TeamMember(models.Model):
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(

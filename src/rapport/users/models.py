@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-import uuid
-
 from django.contrib.auth.models import AbstractUser, BaseUserManager
 from django.db import models
 from django.db.models.functions import Lower
+
+from rapport.core.ids import new_id
 
 
 class UserManager(BaseUserManager["User"]):
@@ -29,7 +29,7 @@ class UserManager(BaseUserManager["User"]):
 class User(AbstractUser):
     """A person who signs in. Identified by email; belongs to workspaces through memberships."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     username = None  # type: ignore[assignment]
     email = models.EmailField(unique=True)
     full_name = models.CharField(max_length=150, blank=True)
@@ -54,7 +54,7 @@ class User(AbstractUser):
 class ApiToken(models.Model):
     """A bearer token of one user in one workspace. Only a SHA-256 of the secret is stored."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     workspace = models.ForeignKey("tenancy.Workspace", on_delete=models.CASCADE, related_name="+")
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100)
