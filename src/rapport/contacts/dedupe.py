@@ -258,16 +258,17 @@ def _owner_field(object_type: str) -> str:
     return "person_id" if object_type == PERSON else "company_id"
 
 
-def _others_of(workspace_id, object_type: str, ids: Iterable) -> dict[Any, dict[str, set[str]]]:
+def _others_of(object_type: str, ids: Iterable) -> dict[Any, dict[str, set[str]]]:
     """The kept emails/phones/domains of ``ids``: {record id: {kind: values}}."""
     owner = _owner_field(object_type)
     found: dict[Any, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     ids = list(ids)
     if not ids:
         return found
-    rows = OtherIdentifier.objects.filter(
-        workspace_id=workspace_id, **{f"{owner}__in": ids}
-    ).values_list(owner, "kind", "value")
+    # By the records alone (see _pairs_of): SQLite would read the workspace's index instead.
+    rows = OtherIdentifier.objects.filter(**{f"{owner}__in": ids}).values_list(
+        owner, "kind", "value"
+    )
     for pk, kind, value in rows:
         found[pk][kind].add(value)
     return found
@@ -284,7 +285,7 @@ def signatures(workspace_id, object_type: str, ids: Iterable) -> dict[Any, Signa
             workspace_id=workspace_id, deleted_at__isnull=True, pk__in=ids
         ).values_list(*fields)
     )
-    others = _others_of(workspace_id, object_type, [r[0] for r in rows])
+    others = _others_of(object_type, [r[0] for r in rows])
     return {row[0]: make(row, others.get(row[0])) for row in rows}
 
 
@@ -333,11 +334,10 @@ def upsert_pairs(object_type: str, rows: list[DuplicatePair]) -> None:
 
 
 def _pairs_of(obj, object_type: str):
+    """By the record's own columns only (its pairs are in its workspace): with the workspace
+    in the query too, SQLite read the workspace's every pair instead of the two indexes."""
     prefix = "person" if object_type == PERSON else "company"
-    return DuplicatePair.objects.filter(
-        Q(**{f"{prefix}_a": obj.pk}) | Q(**{f"{prefix}_b": obj.pk}),
-        workspace_id=obj.workspace_id,
-    )
+    return DuplicatePair.objects.filter(Q(**{f"{prefix}_a": obj.pk}) | Q(**{f"{prefix}_b": obj.pk}))
 
 
 # --- one record: called by the create and update services -----------------------------------
@@ -405,14 +405,18 @@ def _candidates(obj, object_type: str, sig: Signature) -> set:
     if sig.name and object_type == COMPANY:
         prefix = obj.name.strip()[:3]
         if prefix:
-            # Range conditions on the (workspace, name, id) index, one per usual spelling.
-            starts = Q()
-            for variant in {prefix, prefix.lower(), prefix.upper(), prefix.capitalize()}:
-                starts |= Q(name__gte=variant, name__lt=variant + "\U0010ffff")
             if sig.has_domain:  # two different domains are two companies
                 live = live.filter(domain="")
-            alike = live.filter(starts).values_list("pk", "name")[:CANDIDATE_LIMIT]
-            names = {pk: company_name_key(name) for pk, name in alike}
+            # A range of the (workspace, name, id) index per usual spelling, one query each:
+            # SQLite (no statistics) reads an OR of the ranges through the workspace's index,
+            # 200,000 companies (60 ms a save).
+            names = {}
+            for variant in {prefix, prefix.lower(), prefix.upper(), prefix.capitalize()}:
+                alike = live.filter(name__gte=variant, name__lt=variant + "\U0010ffff")
+                names |= {
+                    pk: company_name_key(name)
+                    for pk, name in alike.values_list("pk", "name")[:CANDIDATE_LIMIT]
+                }
             # A name many companies share is not evidence (as in the scan).
             counts = Counter([*names.values(), sig.name])
             names = {pk: n for pk, n in names.items() if counts[n] <= COMMON_NAME_CAP}

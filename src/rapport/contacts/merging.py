@@ -76,8 +76,12 @@ def movers(object_type: str) -> list[Mover]:
 
 
 def _move_company_people(*, actor: Actor, loser: Company, survivor: Company) -> int:
-    """A company's people (those in the trash too, so a restore finds the survivor)."""
-    return Person.objects.filter(workspace_id=loser.workspace_id, company=loser).update(
+    """A company's people (those in the trash too, so a restore finds the survivor).
+
+    By the company alone: its people are in its workspace, and with the workspace in the
+    query SQLite (which has no statistics) walked the workspace's index, a million people
+    (283 ms instead of 0.3 ms)."""
+    return Person.objects.filter(company=loser).update(
         company=survivor, version=F("version") + 1, updated_at=timezone.now()
     )
 
@@ -86,9 +90,7 @@ register_mover(
     COMPANY,
     _move_company_people,
     label="people",
-    count=lambda loser: Person.objects.filter(
-        workspace_id=loser.workspace_id, company=loser, deleted_at__isnull=True
-    ).count(),
+    count=lambda loser: Person.objects.filter(company=loser, deleted_at__isnull=True).count(),
 )
 
 # Relations merging handles itself; anything else pointing at a record is moved generically.
@@ -338,7 +340,9 @@ def _merge(
     for mover in movers(kind.object_type):
         moved[mover.label] = mover.move(actor=actor, loser=from_, survivor=into)
     _move_remaining(from_, into)
-    MergeRedirect.objects.filter(workspace=actor.workspace, new_id=from_.pk).update(new_id=into.pk)
+    # Earlier redirects to the merged record now lead to the survivor. By the id alone (ids are
+    # unique across workspaces): SQLite would read the workspace's redirects instead.
+    MergeRedirect.objects.filter(new_id=from_.pk).update(new_id=into.pk)
     MergeRedirect.objects.create(
         workspace=actor.workspace, object_type=kind.object_type, old_id=from_.pk, new_id=into.pk
     )

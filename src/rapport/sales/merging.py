@@ -11,16 +11,15 @@ from .models import Deal, DealPerson
 
 
 def _move_company_deals(*, actor, loser, survivor) -> int:
-    # The trash's deals too, so a restored deal finds the survivor.
-    return Deal.objects.filter(workspace_id=loser.workspace_id, company=loser).update(
+    # The trash's deals too, so a restored deal finds the survivor. By the company alone, as
+    # contacts.merging moves its people: SQLite would walk the workspace's index instead.
+    return Deal.objects.filter(company=loser).update(
         company=survivor, version=F("version") + 1, updated_at=timezone.now()
     )
 
 
 def _count_company_deals(loser) -> int:
-    return Deal.objects.filter(
-        workspace_id=loser.workspace_id, company=loser, deleted_at__isnull=True
-    ).count()
+    return Deal.objects.filter(company=loser, deleted_at__isnull=True).count()
 
 
 def _move_person_deals(*, actor, loser, survivor) -> int:
