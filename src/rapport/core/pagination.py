@@ -16,7 +16,9 @@ from typing import Any
 
 import orjson
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import connections
 from django.db.models import CharField, DateTimeField, F, Q, QuerySet, TextField
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 
 from .errors import ValidationFailed
 
@@ -139,6 +141,14 @@ def after_cursor(qs: QuerySet, *, sort: Sort, cursor: str) -> QuerySet:
     ``keyset_page`` (for selectors that merge pages of several tables)."""
     value, pk = decode_cursor(cursor, sort)
     value = _cursor_value(qs, sort, value)
+    if getattr(connections[qs.db].features, "supports_tuple_lookups", False):
+        # PostgreSQL: a row comparison, ``(field, id) < (value, pk)``, is one range of the
+        # (…, field, id) index whatever the planner estimates. With the OR below, a selective
+        # filter (the trash's "deleted by me", 10,000 of 495,000) was estimated at 8 rows and
+        # planned as two bitmap scans and a sort of 9,908 rows: 80 ms instead of 0.4 ms.
+        # (Django's tuple lookups; on SQLite they expand to the OR alone.)
+        after = TupleLessThan if sort.descending else TupleGreaterThan
+        return qs.filter(after(Tuple(F(sort.field), F("pk")), (value, pk)))
     op = "lt" if sort.descending else "gt"
     # (field, id) after the cursor. The redundant ``field <= value`` (>= ascending) lets
     # the planner seek the (workspace, field, id) index to the cursor: with bound
