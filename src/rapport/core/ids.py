@@ -4,9 +4,9 @@ A UUIDv4 lands on a random page of every index keyed by id (the primary key, the
 entries, audit entries, tag and timeline links of the record). At a million people that made
 each import chunk rewrite a random page of each of those trees; ids that grow with time append
 to the same few pages instead (a 30,000-row import into a million-people SQLite workspace: 1,635
-→ 3,127 rows/s). The ids stay UUID strings and unguessable enough (74 random bits); secrets
-(tokens, public links) never are ids. The first 48 bits are the creation time in ms, which
-every record shows anyway.
+→ 3,127 rows/s). The ids stay UUID strings. They are not secrets, as before: every read
+checks the workspace and access, and tokens and public links have secrets of their own. The
+first 48 bits are the creation time in ms, which every record shows anyway.
 """
 
 from __future__ import annotations
