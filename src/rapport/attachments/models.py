@@ -12,7 +12,8 @@ PREVIEWABLE = PREVIEWABLE_IMAGES | {"application/pdf"}
 
 
 def _upload_path(attachment: Attachment, filename: str) -> str:
-    # The id in the path keeps two files of the same name apart and makes paths unguessable.
+    # The id in the path keeps two files of the same name apart. The path is no secret: files
+    # are only sent through the views that check access (MEDIA_URL is not served).
     return f"attachments/{attachment.workspace_id}/{attachment.pk}/{filename}"
 
 
