@@ -136,3 +136,20 @@ def attachment_content(request, attachment_id: uuid.UUID) -> HttpResponseBase:
 def delete_attachment(request, attachment_id: uuid.UUID) -> HttpResponse:
     services.attachment_delete(actor=actor_of(request), attachment_id=attachment_id)
     return HttpResponse(status=204)
+
+
+@router.post(
+    "/{attachment_id}/restore",
+    response={200: AttachmentOut, **WRITE_ERRORS},
+    summary="Restore a deleted file from the trash",
+    description=(
+        "It goes back on its record. Restoring follows the delete rule (members their own "
+        "files, managers anyone's). A file whose record is in the trash comes back with the "
+        "record: until then it is not found here."
+    ),
+)
+def restore_attachment(request, attachment_id: uuid.UUID) -> HttpResponse:
+    actor = actor_of(request)
+    services.attachment_restore(actor=actor, attachment_id=attachment_id, source="api")
+    attachment = selectors.attachment_get(actor=actor, attachment_id=attachment_id)
+    return json_response(dump(AttachmentOut, attachment))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from rapport.core.models import ActorStamped, SoftDeletable, WorkspaceModel
+from rapport.core.models import ActorStamped, SoftDeletable, WorkspaceModel, trash_index
 
 # Shown in the browser (``?inline=1``); everything else is only ever downloaded.
 PREVIEWABLE_IMAGES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
@@ -31,7 +31,8 @@ class Attachment(WorkspaceModel, ActorStamped, SoftDeletable):
             models.Index(
                 fields=["workspace", "target_type", "target_id", "created_at"],
                 name="attachment_target_recent",
-            )
+            ),
+            trash_index("attachment_trash"),
         ]
 
     def __str__(self) -> str:

@@ -7,7 +7,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from rapport.core import targets
 from rapport.core.actors import Actor
@@ -17,6 +17,7 @@ from rapport.core.pagination import Page, Sort, keyset_page
 from .models import Attachment
 
 NEWEST_FIRST = Sort(field="created_at", descending=True)
+TRASH_SORT = Sort(field="deleted_at", descending=True)
 
 
 def _attachments(actor: Actor) -> QuerySet[Attachment]:
@@ -73,3 +74,44 @@ def attachments_for(
     for attachment in rows:
         out.setdefault(attachment.target_id, []).append(attachment)
     return out
+
+
+# --- the trash ----------------------------------------------------------------------------------
+
+
+def _on_visible_record(actor: Actor) -> Q:
+    """The file's record is one the actor can see (and is not in the trash itself): correlated
+    by primary key, so a page checks its own rows only."""
+    visible = Q(pk__in=[])
+    for target in targets.types():
+        record = target.visible(actor).filter(pk=OuterRef("target_id"))
+        visible |= Q(target_type=target.name) & Q(Exists(record))
+    return visible
+
+
+def _deleted(actor: Actor) -> QuerySet[Attachment]:
+    return (
+        Attachment.objects.in_workspace(actor.workspace)  # type: ignore[attr-defined]
+        .filter(deleted_at__isnull=False)
+        .filter(_on_visible_record(actor))
+    )
+
+
+def deleted_attachments(*, actor: Actor, cursor: str | None, limit: int) -> Page:
+    """One keyset page of the deleted files on records the actor can see, newest deletion
+    first. A file whose record is in the trash too comes back with that record."""
+    qs = _deleted(actor).select_related("deleted_by", "created_by")
+    return keyset_page(qs, sort=TRASH_SORT, cursor=cursor, limit=limit)
+
+
+def deleted_attachment_get(*, actor: Actor, attachment_id: Any) -> Attachment:
+    try:
+        pk = (
+            attachment_id if isinstance(attachment_id, uuid.UUID) else uuid.UUID(str(attachment_id))
+        )
+    except ValueError:
+        raise NotFound("No such file in the trash.")
+    attachment = _deleted(actor).select_for_update().filter(pk=pk).first()
+    if attachment is None:
+        raise NotFound("No such file in the trash.")
+    return attachment

@@ -35,7 +35,7 @@ from rapport.audit.services import record, record_many
 from rapport.core import targets
 from rapport.core.actors import Actor
 from rapport.core.errors import DomainError, FieldError, ValidationFailed
-from rapport.core.policy import require_delete, require_write
+from rapport.core.policy import can_delete, require_delete, require_write
 from rapport.core.purge import PURGE_BATCH, purge_batches, retention_cutoff
 
 from . import events, selectors, sniffing
@@ -245,6 +245,38 @@ def attachment_delete(*, actor: Actor, attachment_id: Any) -> None:
         obj=attachment,
         changes={"deleted_at": {"before": None, "after": attachment.deleted_at.isoformat()}},
     )
+
+
+@transaction.atomic
+def attachment_restore(*, actor: Actor, attachment_id: Any, source: str = "") -> Attachment:
+    """Brings a deleted file back onto its record. Restoring follows the delete rule (members
+    their own files, managers and up anyone's); a file whose record is out of sight or in the
+    trash is not found (it comes back with its record)."""
+    attachment = selectors.deleted_attachment_get(actor=actor, attachment_id=attachment_id)
+    require_write(actor)
+    require_delete(actor, attachment)
+    deleted_at = attachment.deleted_at
+    attachment.deleted_at = None
+    attachment.deleted_by = None
+    attachment.stamp(actor)
+    attachment.save(
+        update_fields=["deleted_at", "deleted_by", "updated_at", "updated_by", "updated_by_kind"]
+    )
+    record(
+        actor=actor,
+        action=events.ATTACHMENT_RESTORED,
+        obj=attachment,
+        changes={
+            "deleted_at": {"before": deleted_at.isoformat() if deleted_at else None, "after": None}
+        },
+        source=source,
+    )
+    return attachment
+
+
+def may_restore(actor: Actor, attachment: Attachment) -> bool:
+    """Whether the actor may bring ``attachment`` back from the trash: as for deleting it."""
+    return can_delete(actor, attachment)
 
 
 # --- merging people and companies ---------------------------------------------------------

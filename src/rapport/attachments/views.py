@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
@@ -17,7 +19,8 @@ from django.views.decorators.http import require_GET, require_POST
 from rapport.core import targets
 from rapport.core.actors import Actor
 from rapport.core.errors import DomainError, NotFound, ValidationFailed
-from rapport.core.policy import can_write
+from rapport.core.policy import can_write, require_write
+from rapport.core.validation import uuid_or_none
 from rapport.ui.views import htmx_target, workspace_required
 
 from . import selectors, services, serving, sniffing
@@ -191,7 +194,93 @@ def delete(request: HttpRequest, attachment_id) -> HttpResponse:
     services.attachment_delete(actor=actor, attachment_id=attachment.pk)
     if _wants_json(request):
         return JsonResponse({}, status=200)
-    messages.success(request, f"Deleted {attachment.filename}.")
+    messages.success(
+        request,
+        format_html(
+            'Deleted {}. <a href="{}">Restore it from the trash</a>.',
+            attachment.filename,
+            reverse("attachments:trash"),
+        ),
+    )
     return _back(
         request, attachment.target_type, attachment.target_id, request.POST.get("next", "")
     )
+
+
+# --- the trash ----------------------------------------------------------------------------------
+
+TRASH_PAGE_SIZE = 50
+
+
+def _record_links(actor: Actor, files: list[Attachment]) -> dict[Any, tuple[str, str]]:
+    """{file id: (record name, record URL)} for a page of files: one query per record type."""
+    names = targets.labels(actor, [(f.target_type, f.target_id) for f in files])
+    out = {}
+    for f in files:
+        name = names.get((f.target_type, str(f.target_id)))
+        if name is not None:
+            out[f.pk] = (name, targets.get_type(f.target_type).url(f.target_id))
+    return out
+
+
+@workspace_required
+@require_GET
+def trash(request: HttpRequest) -> HttpResponse:
+    """Deleted files, newest deletion first, with their record and Restore (for those who may
+    restore: read-only members get 403, as on the other trash pages)."""
+    actor = _actor(request)
+    require_write(actor)
+    cursor = request.GET.get("cursor") or None
+    notice = ""
+    try:
+        page = selectors.deleted_attachments(actor=actor, cursor=cursor, limit=TRASH_PAGE_SIZE)
+    except ValidationFailed:
+        notice = "That page link is out of date; showing the latest deletions."
+        cursor = None
+        page = selectors.deleted_attachments(actor=actor, cursor=None, limit=TRASH_PAGE_SIZE)
+    links = _record_links(actor, page.rows)
+    rows = [(f, links.get(f.pk), services.may_restore(actor, f)) for f in page.rows]
+    first_url = reverse("attachments:trash")
+    return render(
+        request,
+        "attachments/trash.html",
+        {
+            "nav": "trash",
+            "trash_tab": "files",
+            "rows": rows,
+            "retention_days": actor.workspace.trash_retention_days,
+            "notice": notice,
+            "paged": bool(cursor),
+            "first_url": first_url,
+            "next_url": f"{first_url}?{urlencode({'cursor': page.next_cursor})}"
+            if page.next_cursor
+            else "",
+        },
+    )
+
+
+@workspace_required
+@require_POST
+def trash_restore(request: HttpRequest) -> HttpResponse:
+    """Restores one deleted file through the service the API calls."""
+    actor = _actor(request)
+    back = reverse("attachments:trash")
+    pk = uuid_or_none(request.POST.get("file"))
+    if pk is None:
+        messages.error(request, "Nothing to restore: pick a file first.")
+        return redirect(back)
+    try:
+        attachment = services.attachment_restore(actor=actor, attachment_id=pk, source="ui")
+    except NotFound:
+        messages.error(request, "That file is no longer in the trash (restored or purged).")
+        return redirect(back)
+    target = targets.get_type(attachment.target_type)
+    messages.success(
+        request,
+        format_html(
+            'Restored {} on <a href="{}">its record</a>.',
+            attachment.filename,
+            target.url(attachment.target_id),
+        ),
+    )
+    return redirect(back)

@@ -207,7 +207,9 @@ def test_members_delete_their_own_files(browser, actor, person):
     assert r.status_code == 302 and r["Location"] == reverse(
         "contacts:person_detail", args=[person.pk]
     )
-    assert flashes(r) == ["Deleted photo.png."]
+    assert flashes(r) == [
+        'Deleted photo.png. <a href="/files/trash/">Restore it from the trash</a>.'
+    ]
     assert member.get(reverse("attachments:delete", args=[mine.pk])).status_code == 405
 
 
