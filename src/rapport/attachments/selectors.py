@@ -104,6 +104,19 @@ def deleted_attachments(*, actor: Actor, cursor: str | None, limit: int) -> Page
     return keyset_page(qs, sort=TRASH_SORT, cursor=cursor, limit=limit)
 
 
+def record_links(actor: Actor, files: Iterable[Attachment]) -> dict[Any, tuple[str, str]]:
+    """{file id: (record name, record URL)} for a page of files, one query per record type (a
+    record the actor cannot see has no entry)."""
+    files = list(files)
+    names = targets.labels(actor, [(f.target_type, f.target_id) for f in files])
+    out = {}
+    for f in files:
+        name = names.get((f.target_type, str(f.target_id)))
+        if name is not None:
+            out[f.pk] = (name, targets.get_type(f.target_type).url(f.target_id))
+    return out
+
+
 def deleted_attachment_get(*, actor: Actor, attachment_id: Any) -> Attachment:
     try:
         pk = (

@@ -212,17 +212,6 @@ def delete(request: HttpRequest, attachment_id) -> HttpResponse:
 TRASH_PAGE_SIZE = 50
 
 
-def _record_links(actor: Actor, files: list[Attachment]) -> dict[Any, tuple[str, str]]:
-    """{file id: (record name, record URL)} for a page of files: one query per record type."""
-    names = targets.labels(actor, [(f.target_type, f.target_id) for f in files])
-    out = {}
-    for f in files:
-        name = names.get((f.target_type, str(f.target_id)))
-        if name is not None:
-            out[f.pk] = (name, targets.get_type(f.target_type).url(f.target_id))
-    return out
-
-
 @workspace_required
 @require_GET
 def trash(request: HttpRequest) -> HttpResponse:
@@ -238,7 +227,7 @@ def trash(request: HttpRequest) -> HttpResponse:
         notice = "That page link is out of date; showing the latest deletions."
         cursor = None
         page = selectors.deleted_attachments(actor=actor, cursor=None, limit=TRASH_PAGE_SIZE)
-    links = _record_links(actor, page.rows)
+    links = selectors.record_links(actor, page.rows)
     rows = [(f, links.get(f.pk), services.may_restore(actor, f)) for f in page.rows]
     first_url = reverse("attachments:trash")
     return render(
