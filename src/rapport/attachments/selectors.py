@@ -7,12 +7,13 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 
 from rapport.core import targets
 from rapport.core.actors import Actor
 from rapport.core.errors import NotFound, ValidationFailed
 from rapport.core.pagination import Page, Sort, keyset_page
+from rapport.core.validation import uuid_or_none
 
 from .models import Attachment
 
@@ -25,13 +26,8 @@ def _attachments(actor: Actor) -> QuerySet[Attachment]:
 
 
 def attachment_get(*, actor: Actor, attachment_id: Any) -> Attachment:
-    try:
-        pk = (
-            attachment_id if isinstance(attachment_id, uuid.UUID) else uuid.UUID(str(attachment_id))
-        )
-    except ValueError:
-        raise NotFound("No such file.")
-    attachment = _attachments(actor).filter(pk=pk).first()
+    pk = uuid_or_none(attachment_id)
+    attachment = None if pk is None else _attachments(actor).filter(pk=pk).first()
     if attachment is None:
         raise NotFound("No such file.")
     try:
@@ -79,21 +75,12 @@ def attachments_for(
 # --- the trash ----------------------------------------------------------------------------------
 
 
-def _on_visible_record(actor: Actor) -> Q:
-    """The file's record is one the actor can see (and is not in the trash itself): correlated
-    by primary key, so a page checks its own rows only."""
-    visible = Q(pk__in=[])
-    for target in targets.types():
-        record = target.visible(actor).filter(pk=OuterRef("target_id"))
-        visible |= Q(target_type=target.name) & Q(Exists(record))
-    return visible
-
-
 def _deleted(actor: Actor) -> QuerySet[Attachment]:
+    """Deleted files on records the actor can see (and that are not in the trash themselves)."""
     return (
         Attachment.objects.in_workspace(actor.workspace)  # type: ignore[attr-defined]
         .filter(deleted_at__isnull=False)
-        .filter(_on_visible_record(actor))
+        .filter(targets.visible_target(actor))
     )
 
 
@@ -118,13 +105,8 @@ def record_links(actor: Actor, files: Iterable[Attachment]) -> dict[Any, tuple[s
 
 
 def deleted_attachment_get(*, actor: Actor, attachment_id: Any) -> Attachment:
-    try:
-        pk = (
-            attachment_id if isinstance(attachment_id, uuid.UUID) else uuid.UUID(str(attachment_id))
-        )
-    except ValueError:
-        raise NotFound("No such file in the trash.")
-    attachment = _deleted(actor).select_for_update().filter(pk=pk).first()
+    pk = uuid_or_none(attachment_id)
+    attachment = None if pk is None else _deleted(actor).select_for_update().filter(pk=pk).first()
     if attachment is None:
         raise NotFound("No such file in the trash.")
     return attachment

@@ -232,19 +232,27 @@ def rollups(refs: Iterable[Ref]) -> list[Ref]:
     return list(extra.values())
 
 
-def visible_link(actor: Actor, link_model: type[models.Model], link_field: str) -> Exists:
-    """``EXISTS`` one visible target among the link rows (``link_model``, with ``target_type``
-    and ``target_id``) pointing at the outer row through ``link_field``.
-
-    Correlated per row and resolved by primary key, so it costs the same whatever the size of
-    the tables: a list of 50 interactions checks 50 rows, never builds the set of every
-    visible person."""
+def visible_target(actor: Actor, *, linkable_only: bool = False) -> Q:
+    """``Q`` on rows with ``target_type`` and ``target_id`` (a link, a file, a notification):
+    the record named is one the actor can see, out of the trash. One correlated EXISTS per
+    registered type, resolved by primary key, so it costs the same whatever the size of the
+    tables: a page of 50 rows checks 50 records, never builds the set of every visible person.
+    Built per call (apps register their types after this module is imported); a row of a
+    type nobody registers matches no branch and is hidden."""
     visible = Q(pk__in=[])
     for target in _types.values():
-        if not target.linkable:  # (link tables never point at those)
+        if linkable_only and not target.linkable:
             continue
         record = target.visible(actor).filter(pk=OuterRef("target_id"))
         visible |= Q(target_type=target.name) & Q(Exists(record))
+    return visible
+
+
+def visible_link(actor: Actor, link_model: type[models.Model], link_field: str) -> Exists:
+    """``EXISTS`` one visible target among the link rows (``link_model``, with ``target_type``
+    and ``target_id``) pointing at the outer row through ``link_field``."""
+    # Link tables never point at the types that are not linkable: their branches are left out.
+    visible = visible_target(actor, linkable_only=True)
     links = link_model.objects.filter(**{link_field: OuterRef("pk")}).filter(visible)  # type: ignore[attr-defined]
     return Exists(links)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 
 from rapport.core import targets
 from rapport.core.actors import Actor
@@ -20,16 +20,10 @@ COUNT_CAP = 100
 
 
 def visible_target_for(actor: Actor) -> Q:
-    """``Q`` keeping rows without a target and rows whose target ``actor`` can see: one
-    correlated EXISTS per registered type, resolved by primary key (cost independent of the
-    size of the target tables). Built per call: activities and tasks register their types
-    after this module is imported. Rows of a type nobody registers (an app removed) match no
-    branch and are hidden: nothing can vouch the recipient may still see them."""
-    condition = Q(target_type="")
-    for target in targets.types():
-        record = target.visible(actor).filter(pk=OuterRef("target_id"))
-        condition |= Q(target_type=target.name) & Q(Exists(record))
-    return condition
+    """``Q`` keeping rows without a target and rows whose target ``actor`` can see. Rows of a
+    type nobody registers (an app removed) are hidden: nothing can vouch the recipient may
+    still see them."""
+    return Q(target_type="") | targets.visible_target(actor)
 
 
 def own(actor: Actor) -> QuerySet[Notification]:
